@@ -1,0 +1,253 @@
+"""The symbol/call graph held in memory for millisecond lookups: definitions by name and qualified
+name, references by name and by enclosing definition, imports resolved to files."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from .identifiers import split_identifier
+from .store import Snapshot
+
+_QUAL_SEPARATORS = re.compile(r"::|->|#|\\|/|:")
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    id: str
+    name: str
+    qualname: str
+    kind: str
+    path: str
+    language: str
+    start_line: int
+    end_line: int
+    container: str
+    signature: str
+    doc: str
+
+    @property
+    def module(self) -> str:
+        """``pkg/mod.py`` -> ``pkg.mod`` (``__init__``/``index``/``mod`` files name their folder)."""
+        stem = self.path.rsplit(".", 1)[0] if "." in self.path.rsplit("/", 1)[-1] else self.path
+        parts = stem.split("/")
+        if parts[-1] in ("__init__", "index", "mod", "lib", "main"):
+            parts = parts[:-1]
+        return ".".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    name: str
+    kind: str
+    path: str
+    line: int
+    col: int
+    enclosing_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportEdge:
+    path: str
+    module: str
+    line: int
+    names: tuple[str, ...]
+    resolved: str | None
+
+
+class Graph:
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.symbols: dict[str, Symbol] = {}
+        self._by_name: dict[str, list[str]] = defaultdict(list)
+        self._by_path: dict[str, list[str]] = defaultdict(list)
+        for row in snapshot.arrow("symbols").to_pylist():
+            row.pop("name_lower", None)
+            sym = Symbol(**row)
+            self.symbols[sym.id] = sym
+            self._by_name[sym.name.lower()].append(sym.id)
+            self._by_path[sym.path].append(sym.id)
+        self._by_word: dict[str, set[str]] | None = None
+        self._refs_by_name: dict[str, list[Ref]] = defaultdict(list)
+        self._refs_by_enclosing: dict[str, list[Ref]] = defaultdict(list)
+        cols = snapshot.arrow("refs").to_pydict()
+        for name, kind, path, line, col, enc in zip(cols["name"], cols["kind"], cols["path"], cols["line"],
+                                                    cols["col"], cols["enclosing_id"]):
+            ref = Ref(name, kind, path, line, col, enc)
+            self._refs_by_name[name.lower()].append(ref)
+            if enc:
+                self._refs_by_enclosing[enc].append(ref)
+        files = snapshot.arrow("files", ["path", "language"]).to_pydict()
+        self.files: dict[str, str] = dict(zip(files["path"], files["language"]))
+        resolver = ImportResolver(self.files)
+        self.imports: dict[str, list[ImportEdge]] = defaultdict(list)
+        self._importers: dict[str, list[ImportEdge]] = defaultdict(list)
+        for row in snapshot.arrow("imports").to_pylist():
+            edge = ImportEdge(row["path"], row["module"], row["line"], tuple(row["names"] or ()),
+                              resolver.resolve(row["module"], row["path"]))
+            self.imports[edge.path].append(edge)
+            if edge.resolved:
+                self._importers[edge.resolved].append(edge)
+
+    # ---- definitions ---------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def by_name(self, name: str) -> list[Symbol]:
+        return [self.symbols[i] for i in self._by_name.get(name.lower(), [])]
+
+    def definitions(self, query: str) -> list[Symbol]:
+        """Exact (case-insensitive) name, or a qualified name in any common notation:
+        ``Type::method``, ``pkg.mod.func``, ``Class#method``, ``path/to/file.py:func``."""
+        parts = [p for p in _QUAL_SEPARATORS.sub(".", query.strip()).split(".") if p]
+        if not parts:
+            return []
+        candidates = self.by_name(parts[-1])
+        if len(parts) == 1:
+            return candidates
+        want = [p.lower() for p in parts]
+        out = []
+        for sym in candidates:
+            full = [p.lower() for p in f"{sym.module}.{sym.qualname}".split(".") if p]
+            # file-extension tolerant: "notes/auth.py:fn" names module "notes.auth".
+            if _endswith(full, want) or _endswith(full, [w for w in want if w not in ("py", "rs", "ts", "go")]):
+                out.append(sym)
+        return out
+
+    def name_matches(self, query: str, limit: int = 50) -> list[tuple[Symbol, float]]:
+        """Definitions whose split name shares words with ``query``: "html table rows" finds
+        ``table_to_html_rows``. Score = share of the name's words matched x share of the query's."""
+        if self._by_word is None:
+            self._by_word = defaultdict(set)
+            for name in self._by_name:
+                for word in split_identifier(name):
+                    self._by_word[_stem(word)].add(name)
+        words = {_stem(w) for w in split_identifier(query) if len(w) > 1}
+        if not words:
+            return []
+        hits: dict[str, int] = defaultdict(int)
+        for word in words:
+            for name in self._by_word.get(word, ()):
+                hits[name] += 1
+        scored = []
+        for name, n in hits.items():
+            name_words = {_stem(w) for w in split_identifier(name)}
+            score = (n / len(name_words)) * (n / len(words))
+            scored.extend((sym, score) for sym in self.by_name(name))
+        scored.sort(key=lambda x: (-x[1], len(x[0].path)))
+        return scored[:limit]
+
+    def in_file(self, path: str) -> list[Symbol]:
+        return sorted((self.symbols[i] for i in self._by_path.get(path, [])), key=lambda s: s.start_line)
+
+    def enclosing(self, path: str, line: int) -> Symbol | None:
+        best = None
+        for sym in self.in_file(path):
+            if sym.start_line <= line <= sym.end_line and (best is None or sym.start_line >= best.start_line):
+                best = sym
+        return best
+
+    # ---- references ----------------------------------------------------------------------
+    def references(self, name: str) -> list[Ref]:
+        return self._refs_by_name.get(name.lower(), [])
+
+    def callers(self, name: str) -> list[tuple[Ref, Symbol | None]]:
+        return [(r, self.symbols.get(r.enclosing_id)) for r in self.references(name) if r.kind == "call"]
+
+    def callees(self, symbol_id: str) -> list[Ref]:
+        return [r for r in self._refs_by_enclosing.get(symbol_id, []) if r.kind == "call"]
+
+    # ---- imports -------------------------------------------------------------------------
+    def importers(self, path: str) -> list[ImportEdge]:
+        return self._importers.get(path, [])
+
+    def imported_by(self, path: str) -> list[ImportEdge]:
+        return self.imports.get(path, [])
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _endswith(full: list[str], want: list[str]) -> bool:
+    return len(want) <= len(full) and full[len(full) - len(want):] == want
+
+
+class ImportResolver:
+    """Map an import string to a file of the repository where the path makes that knowable:
+    relative paths, dotted modules (Python, Java, C#, Kotlin), ``crate::`` paths (Rust), package
+    directories (Go), header names (C/C++)."""
+
+    _EXTENSIONS = ("", ".py", ".pyi", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".rs", ".go", ".java", ".kt",
+                   ".cs", ".swift", ".rb", ".php", ".h", ".hpp", ".c", ".cc", ".cpp", ".m")
+    _INDEX_FILES = ("__init__.py", "index.ts", "index.tsx", "index.js", "mod.rs", "lib.rs")
+
+    def __init__(self, files: dict[str, Any]) -> None:
+        self._files = set(files)
+        self._by_stem: dict[str, list[str]] = defaultdict(list)  # last path component without extension
+        self._dirs: dict[str, list[str]] = defaultdict(list)  # directory -> files
+        for path in self._files:
+            base = path.rsplit("/", 1)[-1]
+            self._by_stem[base.split(".", 1)[0]].append(path)
+            self._dirs[posixpath.dirname(path)].append(path)
+
+    def resolve(self, module: str, from_path: str) -> str | None:
+        module = module.strip().strip(";").split(" as ")[0].strip()
+        if not module:
+            return None
+        here = posixpath.dirname(from_path)
+        if module.startswith("."):
+            if module.startswith(("./", "../")):
+                return self._probe(posixpath.normpath(posixpath.join(here, module)))
+            dots = len(module) - len(module.lstrip("."))
+            base = here
+            for _ in range(dots - 1):
+                base = posixpath.dirname(base)
+            rest = module.lstrip(".").replace(".", "/")
+            return self._probe(posixpath.join(base, rest) if rest else base)
+        # A path with a known file extension (C headers, Ruby require_relative, PHP requires).
+        if "/" in module or module.endswith((".h", ".hpp", ".js", ".php", ".rb")):
+            hit = self._probe(posixpath.normpath(posixpath.join(here, module)))
+            if hit:
+                return hit
+            return self._suffix(module.lstrip("/"))
+        parts = [p for p in re.split(r"::|\.|\\", module) if p and p not in ("crate", "self", "super", "{", "*")]
+        parts = [p.split("{")[0] for p in parts if p.split("{")[0]]
+        # Longest prefix that names a file: `a.b.C` may be class C in module a/b.
+        for n in range(len(parts), 0, -1):
+            hit = self._suffix("/".join(parts[:n]))
+            if hit:
+                return hit
+        return None
+
+    def _probe(self, stem: str) -> str | None:
+        for ext in self._EXTENSIONS:
+            if stem + ext in self._files:
+                return stem + ext
+        for index in self._INDEX_FILES:
+            if f"{stem}/{index}" in self._files:
+                return f"{stem}/{index}"
+        return None
+
+    def _suffix(self, rel: str) -> str | None:
+        """A file whose path ends with ``rel`` (plus an extension), or a package directory's index."""
+        last = rel.rsplit("/", 1)[-1]
+        stem = last.split(".", 1)[0] if "." in last and last.rsplit(".", 1)[-1] in _EXT_NAMES else last
+        rel_stem = rel[: len(rel) - len(last)] + stem
+        matches = [p for p in self._by_stem.get(stem, [])
+                   if p.rsplit(".", 1)[0] == rel_stem or p.rsplit(".", 1)[0].endswith("/" + rel_stem)
+                   or p == rel or p.endswith("/" + rel)]
+        if matches:
+            return min(matches, key=len)
+        for directory, files in self._dirs.items():
+            if directory == rel or directory.endswith("/" + rel):
+                for index in self._INDEX_FILES:
+                    if f"{directory}/{index}" in self._files:
+                        return f"{directory}/{index}"
+                return sorted(files)[0] if files else None
+        return None
+
+
+_EXT_NAMES = {e.lstrip(".") for e in ImportResolver._EXTENSIONS if e}

@@ -1,0 +1,78 @@
+"""Plain records produced by parsing; nothing here holds a tree-sitter node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Kinds that hold other definitions; a function inside one of these is a method.
+CONTAINER_KINDS = frozenset(
+    {"class", "struct", "interface", "trait", "impl", "enum", "module", "namespace", "object",
+     "protocol", "extension", "union"}
+)
+
+
+@dataclass(slots=True)
+class Definition:
+    id: str
+    name: str
+    qualname: str
+    kind: str
+    path: str
+    language: str
+    start_line: int  # 1-based, inclusive
+    end_line: int
+    container: str = ""
+    signature: str = ""
+    parameters: str = ""
+    return_type: str = ""
+    doc: str = ""
+
+
+@dataclass(slots=True)
+class Reference:
+    name: str
+    kind: str  # call | type | class | implementation | ...
+    path: str
+    line: int
+    col: int
+    enclosing_id: str = ""  # id of the innermost definition holding the reference ("" = module level)
+
+
+@dataclass(slots=True)
+class Import:
+    path: str
+    module: str
+    line: int
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Chunk:
+    id: str
+    path: str
+    language: str
+    kind: str  # a definition kind, "module" for top-level code, "window" for plain text
+    name: str
+    qualname: str
+    container: str
+    start_line: int
+    end_line: int
+    code: str
+    signature: str = ""
+    parameters: str = ""
+    return_type: str = ""
+    doc: str = ""
+    calls: list[str] = field(default_factory=list)
+    imports: list[str] = field(default_factory=list)
+    definition_id: str = ""
+
+
+@dataclass(slots=True)
+class ParsedFile:
+    path: str
+    language: str
+    definitions: list[Definition] = field(default_factory=list)
+    references: list[Reference] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    syntax_errors: bool = False

@@ -1,0 +1,253 @@
+"""One indexing run: discover -> read + parse changed files (in parallel) -> embed -> one batched write."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .discover import DEFAULT_MAX_FILE_BYTES, FileEntry, content_skip_reason, discover
+from .hashing import content_hash
+from .identifiers import split_text
+from .model import Chunk, ParsedFile
+from .parser import parse_file
+from .store import Batch, IndexStore
+from .lock import WriterLock
+
+if TYPE_CHECKING:
+    from .encoder import Encoder
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+PARALLEL_MIN_FILES = 64
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    root: str
+    index_dir: str
+    files: int = 0  # files in the index after the run
+    parsed: int = 0  # files (re)parsed in this run
+    unchanged: int = 0
+    deleted: int = 0
+    chunks: int = 0
+    symbols: int = 0
+    references: int = 0
+    imports: int = 0
+    lines: int = 0
+    embedded: int = 0
+    syntax_errors: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def default_index_dir(root: str | os.PathLike[str]) -> str:
+    return os.environ.get("SGMCP_INDEX_DIR") or str(Path(root).resolve() / ".sgmcp")
+
+
+@dataclass(slots=True)
+class _FileResult:
+    entry: FileEntry
+    digest: str = ""
+    parsed: ParsedFile | None = None
+    skip: str | None = None
+    lines: int = 0
+
+
+def _read_and_parse(root: str, entry: FileEntry, known_digest: str | None) -> _FileResult:
+    result = _FileResult(entry)
+    try:
+        data = (Path(root) / entry.path).read_bytes()
+    except OSError as err:  # vanished or unreadable since discovery
+        result.skip = f"unreadable: {err.strerror or err}"
+        return result
+    result.digest = content_hash(data)
+    if result.digest == known_digest:
+        return result  # touched but not changed
+    result.skip = content_skip_reason(entry.path, data)
+    if result.skip:
+        return result
+    result.lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    try:
+        result.parsed = parse_file(entry.path, data)
+    except Exception as err:  # a parser bug must cost one file, not the run
+        result.skip = f"parse failed: {type(err).__name__}: {err}"
+    return result
+
+
+def _read_and_parse_star(args: tuple[str, FileEntry, str | None]) -> _FileResult:
+    return _read_and_parse(*args)
+
+
+def index_repository(root: str | os.PathLike[str], index_dir: str | None = None, *,
+                     encoder: "Encoder | None" = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                     progress: Progress | None = None, workers: int | None = None) -> IndexSummary:
+    """Bring the index of ``root`` up to date: only changed, added and deleted files are touched."""
+    started = time.perf_counter()
+    root_path = Path(root).resolve()
+    if not root_path.is_dir():
+        raise NotADirectoryError(f"not a directory: {root}")
+    index_uri = index_dir or default_index_dir(root_path)
+    summary = IndexSummary(root=str(root_path), index_dir=index_uri)
+    with WriterLock(index_uri):
+        store = IndexStore(index_uri, encoder=encoder.name if encoder else "",
+                           dim=encoder.dim if encoder else 384)
+        commit = store.prepare_writer()
+        if commit is not None and encoder is not None and commit.encoder != encoder.name:
+            store.notes.append(f"encoder changed ({commit.encoder or 'none'} -> {encoder.name}): "
+                               "re-embedding every chunk")
+        known = _known_files(store) if commit is not None else {}
+
+        found = discover(root_path, max_file_bytes=max_file_bytes)
+        summary.skipped_files = list(found.skipped)
+        present = {e.path for e in found.files}
+        todo = [e for e in found.files
+                if (k := known.get(e.path)) is None or (k["size"], k["mtime_ns"]) != (e.size, e.mtime_ns)]
+        deleted = set(known) - present
+        results = _parse_all(str(root_path), todo, known, progress, workers)
+
+        batch = Batch(removed_paths=set(deleted), files=[], chunks=[], symbols=[], refs=[], imports=[])
+        touched = 0
+        for r in results:
+            path = r.entry.path
+            if r.skip:
+                summary.skipped_files.append((path, r.skip))
+                if path in known:
+                    batch.removed_paths.add(path)
+                continue
+            if r.parsed is None:  # same content, new mtime: refresh the file row only
+                batch.removed_paths.add(path)
+                batch.files.append({**known[path], "mtime_ns": r.entry.mtime_ns, "size": r.entry.size})
+                touched += 1
+                continue
+            batch.removed_paths.add(path)
+            _add_parsed(batch, r)
+        summary.parsed = len(results) - touched - sum(1 for r in results if r.skip)
+        summary.unchanged = len(found.files) - len(todo) + touched
+        summary.deleted = len(deleted)
+        summary.syntax_errors = sum(1 for r in results if r.parsed is not None and r.parsed.syntax_errors)
+
+        if encoder is not None:
+            summary.embedded = _embed(store, batch, encoder, commit, progress)
+        if batch.removed_paths or batch.files:
+            store.write(batch, note=f"index {len(batch.files)} files, {len(deleted)} deleted")
+            store.maintain()
+        elif commit is None:
+            store.write(batch, note="empty repository")
+        summary.notes = store.notes
+        _count(store, summary)
+    summary.skipped = dict(Counter(reason.split(":")[0] for _, reason in summary.skipped_files))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _known_files(store: IndexStore) -> dict[str, dict[str, Any]]:
+    return {row["path"]: row for row in store.snapshot().arrow("files").to_pylist()}
+
+
+def _parse_all(root: str, todo: list[FileEntry], known: dict[str, dict[str, Any]],
+               progress: Progress | None, workers: int | None) -> list[_FileResult]:
+    jobs = [(root, e, known[e.path]["content_hash"] if e.path in known else None) for e in todo]
+    workers = workers or os.cpu_count() or 1
+    results: list[_FileResult] = []
+    if len(jobs) < PARALLEL_MIN_FILES or workers <= 1:
+        iterator = map(_read_and_parse_star, jobs)
+        pool = None
+    else:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        iterator = pool.map(_read_and_parse_star, jobs, chunksize=16)
+    try:
+        for i, result in enumerate(iterator, 1):
+            results.append(result)
+            if progress is not None:
+                progress("parse", i, len(jobs))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return results
+
+
+def search_text(c: Chunk) -> str:
+    """What lexical and semantic search read of a chunk: where it is, what it is, what it says."""
+    head = " ".join(x for x in (c.path, c.container, c.qualname if c.kind != "window" else c.name) if x)
+    parts = [head, c.signature, c.doc, c.code]
+    return "\n".join(p for p in parts if p)
+
+
+def _add_parsed(batch: Batch, r: _FileResult) -> None:
+    parsed = r.parsed
+    assert parsed is not None
+    path = r.entry.path
+    batch.files.append({"path": path, "language": parsed.language, "content_hash": r.digest,
+                        "size": r.entry.size, "mtime_ns": r.entry.mtime_ns, "lines": r.lines,
+                        "syntax_errors": parsed.syntax_errors})
+    for c in parsed.chunks:
+        text = search_text(c)
+        batch.chunks.append({
+            "id": c.id, "path": path, "language": c.language, "kind": c.kind, "name": c.name,
+            "qualname": c.qualname, "container": c.container, "start_line": c.start_line,
+            "end_line": c.end_line, "signature": c.signature, "parameters": c.parameters,
+            "return_type": c.return_type, "doc": c.doc, "calls": c.calls, "imports": c.imports,
+            "definition_id": c.definition_id, "code": c.code, "text": text,
+            # The name counts three times: BM25 has one column, and a chunk is mostly about its name.
+            "text_split": split_text(" ".join((c.path, *(c.qualname,) * 3, c.signature, c.doc, c.code))),
+            "embed_hash": "", "vector": None,
+        })
+    for d in parsed.definitions:
+        batch.symbols.append({
+            "id": d.id, "name": d.name, "name_lower": d.name.lower(), "qualname": d.qualname, "kind": d.kind,
+            "path": path, "language": d.language, "start_line": d.start_line, "end_line": d.end_line,
+            "container": d.container, "signature": d.signature, "doc": d.doc.split("\n", 1)[0][:200],
+        })
+    for ref in parsed.references:
+        batch.refs.append({"name": ref.name, "kind": ref.kind, "path": path, "line": ref.line,
+                           "col": ref.col, "enclosing_id": ref.enclosing_id})
+    for imp in parsed.imports:
+        batch.imports.append({"path": path, "module": imp.module, "line": imp.line, "names": imp.names})
+
+
+def _embed(store: IndexStore, batch: Batch, encoder: "Encoder", commit: Any, progress: Progress | None) -> int:
+    """Fill chunk vectors, reusing any vector already stored for the same text (content-hash cache)."""
+    from .encoder import embedding_text
+
+    texts = {}
+    for row in batch.chunks:
+        text = embedding_text(row)
+        row["embed_hash"] = content_hash(encoder.name + "\0" + text)
+        texts[row["embed_hash"]] = text
+    cached: dict[str, list[float]] = {}
+    if commit is not None and commit.encoder == encoder.name and texts:
+        chunks = store.snapshot().tables["chunks"]
+        for lo in range(0, len(texts), 2000):
+            keys = list(texts)[lo: lo + 2000]
+            quoted = ", ".join(f"'{k}'" for k in keys)
+            for row in chunks.search().where(f"embed_hash IN ({quoted})").select(
+                    ["embed_hash", "vector"]).limit(None).to_arrow().to_pylist():
+                if row["vector"] is not None:
+                    cached[row["embed_hash"]] = row["vector"]
+    missing = [h for h in texts if h not in cached]
+    if missing:
+        vectors = encoder.embed_code([texts[h] for h in missing],
+                                     progress=(lambda d, t: progress("embed", d, t)) if progress else None)
+        cached.update(zip(missing, vectors.tolist()))
+    for row in batch.chunks:
+        row["vector"] = cached[row["embed_hash"]]
+    return len(missing)
+
+
+def _count(store: IndexStore, summary: IndexSummary) -> None:
+    snap = store.snapshot()
+    summary.files = snap.tables["files"].count_rows()
+    summary.chunks = snap.tables["chunks"].count_rows()
+    summary.symbols = snap.tables["symbols"].count_rows()
+    summary.references = snap.tables["refs"].count_rows()
+    summary.imports = snap.tables["imports"].count_rows()
+    summary.lines = sum(snap.arrow("files", ["lines"]).column("lines").to_pylist())

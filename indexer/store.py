@@ -1,0 +1,234 @@
+"""The on-disk index: LanceDB tables plus a commit log that makes every batch atomic for readers.
+
+Each batch writes the data tables (one version each) and then appends one row to ``commits`` naming
+the version of every table. Readers open the tables at the versions of the last commit, so they see
+an index from before or after a batch, never half of one. A writer killed mid-batch leaves versions
+past the last commit; the next writer restores the committed versions first (crash repair).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+DEFAULT_DIM = 384
+DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
+OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
+READER_GRACE = timedelta(minutes=10)  # old versions kept this long for readers still on them
+_KEEP_ALL = timedelta(days=365 * 100)
+
+
+class IndexError_(RuntimeError):
+    """An index that cannot be used as it is (wrong schema, locked, missing)."""
+
+
+def _schemas(dim: int) -> dict[str, pa.Schema]:
+    s, i32, i64 = pa.string(), pa.int32(), pa.int64()
+    return {
+        "files": pa.schema([("path", s), ("language", s), ("content_hash", s), ("size", i64),
+                            ("mtime_ns", i64), ("lines", i32), ("syntax_errors", pa.bool_())]),
+        "chunks": pa.schema([
+            ("id", s), ("path", s), ("language", s), ("kind", s), ("name", s), ("qualname", s),
+            ("container", s), ("start_line", i32), ("end_line", i32), ("signature", s), ("parameters", s),
+            ("return_type", s), ("doc", s), ("calls", pa.list_(s)), ("imports", pa.list_(s)),
+            ("definition_id", s), ("code", s), ("text", s), ("text_split", s), ("embed_hash", s),
+            pa.field("vector", pa.list_(pa.float32(), dim), nullable=True),
+        ]),
+        "symbols": pa.schema([("id", s), ("name", s), ("name_lower", s), ("qualname", s), ("kind", s),
+                              ("path", s), ("language", s), ("start_line", i32), ("end_line", i32),
+                              ("container", s), ("signature", s), ("doc", s)]),
+        "refs": pa.schema([("name", s), ("kind", s), ("path", s), ("line", i32), ("col", i32),
+                           ("enclosing_id", s)]),
+        "imports": pa.schema([("path", s), ("module", s), ("line", i32), ("names", pa.list_(s))]),
+        "commits": pa.schema([("seq", i64), ("schema_version", i32), ("encoder", s), ("dim", i32),
+                              ("versions", s), ("created", pa.float64()), ("note", s)]),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    seq: int
+    schema_version: int
+    encoder: str
+    dim: int
+    versions: dict[str, int]
+    created: float
+    note: str
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one write changes: rows of these paths are replaced by the given rows."""
+
+    removed_paths: set[str]
+    files: list[dict[str, Any]]
+    chunks: list[dict[str, Any]]
+    symbols: list[dict[str, Any]]
+    refs: list[dict[str, Any]]
+    imports: list[dict[str, Any]]
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        return getattr(self, table)
+
+
+def _is_local(uri: str) -> bool:
+    return "://" not in uri
+
+
+class IndexStore:
+    """Open (or create) the index at ``uri``: a directory or any LanceDB URI."""
+
+    def __init__(self, uri: str | os.PathLike[str], *, encoder: str = "", dim: int = DEFAULT_DIM) -> None:
+        import lancedb
+
+        self.uri = str(uri)
+        if _is_local(self.uri):
+            Path(self.uri).mkdir(parents=True, exist_ok=True)
+        self._db = lancedb.connect(self.uri)
+        self.encoder, self.dim = encoder, dim
+        self.notes: list[str] = []
+
+    # ---- reading -------------------------------------------------------------------------
+    def table_names(self) -> set[str]:
+        return set(self._db.list_tables().tables)
+
+    def last_commit(self) -> Commit | None:
+        if "commits" not in self.table_names():
+            return None
+        rows = self._db.open_table("commits").to_arrow().to_pylist()
+        if not rows:
+            return None
+        row = max(rows, key=lambda r: r["seq"])
+        return Commit(row["seq"], row["schema_version"], row["encoder"], row["dim"],
+                      json.loads(row["versions"]), row["created"], row["note"])
+
+    def snapshot(self) -> "Snapshot":
+        """The tables as of the last commit (raises if nothing was ever committed)."""
+        commit = self.last_commit()
+        if commit is None:
+            raise IndexError_(f"no index at {self.uri}: run `sgmcp index` first")
+        if commit.schema_version != SCHEMA_VERSION:
+            raise IndexError_(
+                f"the index at {self.uri} has schema version {commit.schema_version}, this sgmcp reads "
+                f"version {SCHEMA_VERSION}: run `sgmcp index` to rebuild it")
+        tables = {}
+        for name in DATA_TABLES:
+            table = self._db.open_table(name)
+            table.checkout(commit.versions[name])
+            tables[name] = table
+        return Snapshot(commit, tables)
+
+    # ---- writing -------------------------------------------------------------------------
+    def prepare_writer(self) -> Commit | None:
+        """Make the tables match the last commit (undoing a killed writer's partial batch) and
+        rebuild from scratch when the schema or vector size differs. Returns the last commit."""
+        commit = self.last_commit()
+        stale = commit is not None and (commit.schema_version != SCHEMA_VERSION or commit.dim != self.dim)
+        if stale or commit is None:
+            if stale:
+                self.notes.append(
+                    f"index schema v{commit.schema_version}/dim {commit.dim} differs from "
+                    f"v{SCHEMA_VERSION}/dim {self.dim}: rebuilding the index from scratch")
+            self._reset()
+            return None
+        for name in DATA_TABLES:
+            table = self._db.open_table(name)
+            if table.version != commit.versions[name]:
+                self.notes.append(f"repaired {name}: rolled back an unfinished write "
+                                  f"(v{table.version} -> v{commit.versions[name]})")
+                try:
+                    table.restore(commit.versions[name])
+                except Exception as err:  # the committed version is gone: start over
+                    self.notes.append(f"cannot restore {name} ({err}): rebuilding the index from scratch")
+                    self._reset()
+                    return None
+        return commit
+
+    def _reset(self) -> None:
+        names = self.table_names()
+        schemas = _schemas(self.dim)
+        # The commit log goes first and comes back last: a reset killed half-way is seen as no index.
+        for name in ("commits", *DATA_TABLES):
+            if name in names:
+                self._db.drop_table(name)
+        for name in (*DATA_TABLES, "commits"):
+            self._db.create_table(name, schema=schemas[name])
+
+    def write(self, batch: Batch, *, note: str = "") -> Commit:
+        """Apply ``batch`` to every table, then commit. One version per table, at most two."""
+        commit = self.last_commit()
+        schemas = _schemas(self.dim)
+        versions: dict[str, int] = {}
+        quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(batch.removed_paths))
+        for name in DATA_TABLES:
+            table = self._db.open_table(name)
+            if quoted:
+                table.delete(f"path IN ({quoted})")
+            rows = batch.rows(name)
+            if rows:
+                table.add(pa.Table.from_pylist(rows, schema=schemas[name]))
+            versions[name] = table.version
+        return self._commit((commit.seq + 1) if commit else 1, versions, note)
+
+    def maintain(self, *, force: bool = False) -> Commit | None:
+        """Build missing indexes and, every few commits, compact and drop old versions. Compaction
+        makes new versions, so it ends with a commit of its own."""
+        from lancedb.index import FTS, BTree
+
+        commit = self.last_commit()
+        if commit is None:
+            return None
+        chunks = self._db.open_table("chunks")
+        symbols = self._db.open_table("symbols")
+        missing = [(table, column, config) for table, column, config in (
+            (chunks, "text_split", FTS(with_position=False, lower_case=True, stem=True,
+                                       remove_stop_words=False, ascii_folding=True)),
+            (symbols, "name_lower", BTree()),
+        ) if column not in {idx.columns[0] for idx in table.list_indices()} and table.count_rows()]
+        if not (force or missing or commit.seq % OPTIMIZE_EVERY == 0):
+            return None
+        for table, column, config in missing:
+            table.create_index(column, config=config)
+        versions = {}
+        for name in DATA_TABLES:
+            table = self._db.open_table(name)
+            # Prune nothing yet: until the commit below lands, the committed versions must survive.
+            table.optimize(cleanup_older_than=_KEEP_ALL)
+            versions[name] = table.version
+        new = self._commit(commit.seq + 1, versions, "maintain")
+        # Now older versions are garbage, except to readers that opened them moments ago.
+        for name in DATA_TABLES:
+            self._db.open_table(name).optimize(cleanup_older_than=READER_GRACE)
+        commits = self._db.open_table("commits")
+        commits.delete(f"seq < {new.seq}")
+        commits.optimize(cleanup_older_than=READER_GRACE)
+        return new
+
+    def _commit(self, seq: int, versions: dict[str, int], note: str) -> Commit:
+        new = Commit(seq, SCHEMA_VERSION, self.encoder, self.dim, versions, time.time(), note)
+        self._db.open_table("commits").add(pa.Table.from_pylist([{
+            "seq": new.seq, "schema_version": new.schema_version, "encoder": new.encoder, "dim": new.dim,
+            "versions": json.dumps(new.versions), "created": new.created, "note": new.note}],
+            schema=_schemas(self.dim)["commits"]))
+        return new
+
+
+@dataclass(slots=True)
+class Snapshot:
+    commit: Commit
+    tables: dict[str, Any]
+
+    def arrow(self, name: str, columns: Iterable[str] | None = None) -> pa.Table:
+        table = self.tables[name]
+        if columns is None:
+            return table.to_arrow()
+        return table.search().select(list(columns)).limit(None).to_arrow()

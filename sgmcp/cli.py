@@ -1,0 +1,170 @@
+"""The ``sgmcp`` command line: index a repository, query it, serve it to agents."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("LANCEDB_LOG", "error")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("sgmcp: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a user's mistake is one clear line, not a traceback
+        if os.environ.get("SGMCP_DEBUG"):
+            raise
+        print(f"sgmcp: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sgmcp", description="Code search for AI coding agents.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ix = sub.add_parser("index", help="index (or update the index of) a repository")
+    ix.add_argument("path")
+    _index_options(ix)
+    ix.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
+    ix.add_argument("--json", action="store_true", help="print the summary as JSON")
+    ix.add_argument("--verbose", "-v", action="store_true", help="list every skipped file with its reason")
+    ix.set_defaults(func=cmd_index)
+
+    for name, helptext, arg, func in (
+        ("search", "search code by words or description", "query", cmd_search),
+        ("definition", "where is a symbol defined", "symbol", cmd_definition),
+        ("usages", "where is a symbol used or called", "symbol", cmd_usages),
+        ("outline", "the definitions of one file", "file", cmd_outline),
+    ):
+        q = sub.add_parser(name, help=helptext)
+        q.add_argument("path", help="repository root")
+        q.add_argument(arg)
+        _index_options(q)
+        q.add_argument("--k", type=int, default={"usages": 50, "definition": 5}.get(name, 10))
+        q.add_argument("--json", action="store_true", help="print the structured result the MCP tool returns")
+        q.set_defaults(func=func)
+
+    st = sub.add_parser("status", help="what the index holds")
+    st.add_argument("path")
+    _index_options(st)
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_status)
+    return p
+
+
+def _index_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index-dir", default=None, help="index location (default PATH/.sgmcp, or $SGMCP_INDEX_DIR)")
+
+
+def _progress_bar() -> Callable[[str, int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="file" if stage == "parse" else "chunk",
+                                     file=sys.stderr, leave=False)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from indexer.pipeline import index_repository
+
+    s = index_repository(args.path, args.index_dir, max_file_bytes=args.max_file_bytes, progress=_progress_bar())
+    if args.json:
+        from dataclasses import asdict
+
+        out = asdict(s)
+        if not args.verbose:
+            out.pop("skipped_files")
+        print(json.dumps(out, indent=2))
+        return 0
+    for note in s.notes:
+        print(f"note: {note}", file=sys.stderr)
+    skipped = sum(s.skipped.values())
+    print(f"indexed {s.root} -> {s.index_dir}")
+    print(f"  files {s.files} ({s.parsed} parsed, {s.unchanged} unchanged, {s.deleted} deleted), "
+          f"lines {s.lines}, chunks {s.chunks}, symbols {s.symbols}, references {s.references}, "
+          f"imports {s.imports}")
+    if s.syntax_errors:
+        print(f"  {s.syntax_errors} files had syntax errors (indexed as far as they parse)")
+    print(f"  skipped {skipped}" + (": " + ", ".join(f"{r} {n}" for r, n in sorted(s.skipped.items())) if skipped else ""))
+    if args.verbose:
+        for path, reason in s.skipped_files:
+            print(f"    {path}: {reason}")
+    print(f"  {s.seconds:.2f} s")
+    return 0
+
+
+def _engine(args: argparse.Namespace):
+    from .engine import Engine
+
+    return Engine(args.path, args.index_dir)
+
+
+def _emit(args: argparse.Namespace, engine, query: str, intent: str, run: Callable[[], list]) -> int:
+    started = time.perf_counter()
+    response = engine.respond(query, intent, run(), started)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    if not response.results:
+        print("no results")
+    for r in response.results:
+        where = f"{r.path}:{r.line or r.start_line}"
+        print(f"{where}  {r.kind} {r.symbol}  [{r.start_line}-{r.end_line}]  score {r.score:g}")
+        print("\n".join("    " + line for line in r.snippet.splitlines()))
+    print(f"({len(response.results)} results, {response.took_ms:.1f} ms)", file=sys.stderr)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    return _emit(args, engine, args.query, "find_implementation", lambda: engine.lexical_search(args.query, args.k))
+
+
+def cmd_definition(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    return _emit(args, engine, args.symbol, "find_definition", lambda: engine.find_definition(args.symbol, args.k))
+
+
+def cmd_usages(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    return _emit(args, engine, args.symbol, "find_usage", lambda: engine.find_usages(args.symbol, args.k))
+
+
+def cmd_outline(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    return _emit(args, engine, args.file, "outline", lambda: engine.outline(args.file))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    state = _engine(args).state()
+    if args.json:
+        print(state.model_dump_json(indent=2))
+    else:
+        for key, value in state.model_dump().items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The query side: one place that wires the index (store + graph) to the search strategies."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from indexer.graph import Graph, Symbol
+from indexer.identifiers import split_text
+from indexer.pipeline import default_index_dir
+from indexer.store import IndexStore, Snapshot
+
+from .models import IndexState, Result, SearchResponse
+from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_path
+from .snippets import fit_budget, numbered
+
+_CHUNK_COLUMNS = ["id", "path", "language", "kind", "name", "qualname", "container", "start_line", "end_line",
+                  "signature", "code", "definition_id"]
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.|->|#)[A-Za-z_][A-Za-z0-9_]*)*")
+_KIND_RANK = {"class": 0, "struct": 0, "interface": 0, "trait": 0, "enum": 0, "protocol": 0, "function": 1,
+              "method": 1, "impl": 2, "type": 2, "module": 3, "namespace": 3, "constant": 4, "macro": 4}
+DEFAULT_MAX_TOKENS = 4000
+SNIPPET_LINES = 16
+
+
+class QueryError(ValueError):
+    """A query the index cannot answer as asked (bad path, empty query): shown to the caller as is."""
+
+
+class Engine:
+    """Answers queries from the last committed state of one repository's index."""
+
+    def __init__(self, root: str | os.PathLike[str], index_dir: str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.index_uri = index_dir or default_index_dir(self.root)
+        self.store = IndexStore(self.index_uri)
+        self._snapshot: Snapshot | None = None
+        self._graph: Graph | None = None
+
+    # ---- index state ---------------------------------------------------------------------
+    def refresh(self) -> bool:
+        """Pick up a newer commit, if any. Returns True when the view changed."""
+        commit = self.store.last_commit()
+        if self._snapshot is not None and commit is not None and commit.seq == self._snapshot.commit.seq:
+            return False
+        self._snapshot = self.store.snapshot()
+        self._graph = None
+        return True
+
+    @property
+    def snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            self.refresh()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    @property
+    def graph(self) -> Graph:
+        if self._graph is None:
+            self._graph = Graph(self.snapshot)
+        return self._graph
+
+    def state(self) -> IndexState:
+        snap = self.snapshot
+        return IndexState(state="fresh", files=len(self.graph.files), symbols=len(self.graph.symbols),
+                          chunks=snap.tables["chunks"].count_rows(), indexed_at=snap.commit.created,
+                          encoder=snap.commit.encoder)
+
+    # ---- strategies ----------------------------------------------------------------------
+    def find_definition(self, symbol: str, k: int = 5) -> list[Result]:
+        symbol = _require(symbol, "symbol")
+        exact = self.graph.definitions(symbol)
+        if exact:
+            last = re.split(r"::|\.|#|->|/|:", symbol.strip())[-1]
+            exact.sort(key=lambda s: (s.name != last, is_test_path(s.path), _KIND_RANK.get(s.kind, 5),
+                                      len(s.path), s.path, s.start_line))
+            hits = [(s, 1.0 - i * 1e-3) for i, s in enumerate(exact[:k])]
+        else:
+            hits = self._fuzzy_symbols(symbol, k)
+        return [self._symbol_result(s, score) for s, score in hits]
+
+    def _fuzzy_symbols(self, symbol: str, k: int) -> list[tuple[Symbol, float]]:
+        from rapidfuzz import fuzz, process, utils
+
+        name = re.split(r"::|\.|#|->|/|:", symbol.strip())[-1]
+        matches = process.extract(name, self.graph.names(), scorer=fuzz.WRatio, processor=utils.default_process,
+                                  limit=k * 2, score_cutoff=70)
+        out: list[tuple[Symbol, float]] = []
+        for match, score, _ in matches:
+            for sym in sorted(self.graph.by_name(match), key=lambda s: (is_test_path(s.path), s.path)):
+                out.append((sym, score / 100.0))
+        return out[:k]
+
+    def find_usages(self, symbol: str, k: int = 50) -> list[Result]:
+        """Each reference site, grouped by the definition that holds it."""
+        symbol = _require(symbol, "symbol")
+        name = re.split(r"::|\.|#|->|/|:", symbol.strip())[-1]
+        groups: dict[str, tuple[Symbol | None, Any, list[int]]] = {}
+        for ref in self.graph.references(name):
+            enclosing = self.graph.symbols.get(ref.enclosing_id)
+            key = ref.enclosing_id or f"{ref.path}:<module>"
+            if key in groups:
+                groups[key][2].append(ref.line)
+            else:
+                groups[key] = (enclosing, ref, [ref.line])
+        ordered = sorted(groups.values(), key=lambda g: (is_test_path(g[1].path), g[1].path, g[1].line))
+        results = []
+        for enclosing, ref, lines in ordered[:k]:
+            if enclosing is not None:
+                r = self._symbol_result(enclosing, 1.0, focus=lines[0], max_lines=6)
+            else:
+                r = self._line_result(ref.path, lines[0])
+            results.append(r.model_copy(update={"line": lines[0]}))
+        return results
+
+    def lexical_search(self, query: str, k: int = 10) -> list[Result]:
+        """BM25 over split identifiers, fused with exact symbol-name and path matches."""
+        query = _require(query, "query")
+        lists = self._lexical_lists(query, limit=max(50, k * 5))
+        ranked = apply_code_rules(fuse(lists, {"bm25": 1.0, "symbol": 1.5, "name": 1.0, "path": 0.5}), query)
+        return [self._chunk_result(c) for c in drop_overlaps(ranked, k)]
+
+    def _lexical_lists(self, query: str, limit: int) -> dict[str, list[dict[str, Any]]]:
+        lists: dict[str, list[dict[str, Any]]] = {"bm25": self._bm25(query, limit)}
+        names = [m.group(0) for m in _IDENT.finditer(query)]
+        symbol_ids = [s.id for n in names if len(n) > 2 for s in self.graph.definitions(n)][:limit]
+        if symbol_ids:
+            lists["symbol"] = self._chunks_where("definition_id", symbol_ids)
+        named = [s.id for s, score in self.graph.name_matches(query, limit) if score >= 0.25]
+        if named:
+            lists["name"] = self._chunks_where("definition_id", named)
+        paths = [p for p in self.graph.files if any(t in p for t in query.split() if "/" in t or "." in t)]
+        if paths:
+            lists["path"] = self._chunks_where("path", paths[:20])
+        return lists
+
+    def _bm25(self, query: str, limit: int) -> list[dict[str, Any]]:
+        terms = split_text(query)
+        if not terms.strip():
+            return []
+        table = self.snapshot.tables["chunks"]
+        try:
+            return (table.search(terms, query_type="fts", fts_columns="text_split").select(_CHUNK_COLUMNS)
+                    .limit(limit).to_list())
+        except Exception:  # no FTS index yet (empty or brand-new table)
+            return []
+
+    def _chunks_where(self, column: str, values: list[str]) -> list[dict[str, Any]]:
+        if not values:
+            return []
+        quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+        rows = (self.snapshot.tables["chunks"].search().where(f"{column} IN ({quoted})")
+                .select(_CHUNK_COLUMNS).limit(len(values) * 20).to_list())
+        order = {v: i for i, v in enumerate(values)}
+        return sorted(rows, key=lambda r: (order.get(r[column], 0), r["start_line"]))
+
+    def outline(self, path: str) -> list[Result]:
+        rel = self.relative_path(path)
+        if rel not in self.graph.files:
+            raise QueryError(f"not in the index: {rel}")
+        return [self._symbol_result(s, 1.0, max_lines=1) for s in self.graph.in_file(rel)]
+
+    def relative_path(self, path: str) -> str:
+        """A repository-relative path for ``path``; anything outside the repository is refused."""
+        path = _require(path, "path")
+        candidate = Path(path)
+        absolute = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        if not absolute.is_relative_to(self.root):
+            raise QueryError(f"path is outside the repository: {path}")
+        return absolute.relative_to(self.root).as_posix()
+
+    # ---- results -------------------------------------------------------------------------
+    def _read_lines(self, rel: str, start: int, end: int) -> str:
+        try:
+            with open(self.root / rel, encoding="utf-8", errors="replace") as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[start - 1: end])
+
+    def _symbol_result(self, s: Symbol, score: float, *, focus: int | None = None,
+                       max_lines: int = SNIPPET_LINES) -> Result:
+        code = self._read_lines(s.path, s.start_line, s.end_line)
+        return Result(path=s.path, start_line=s.start_line, end_line=s.end_line, symbol=s.qualname,
+                      container=s.container, kind=s.kind, language=s.language, score=round(score, 4),
+                      snippet=numbered(code, s.start_line, max_lines, focus), signature=s.signature)
+
+    def _line_result(self, rel: str, line: int) -> Result:
+        start = max(1, line - 1)
+        code = self._read_lines(rel, start, line + 1)
+        return Result(path=rel, start_line=start, end_line=start + max(0, code.count("\n")),
+                      symbol=Path(rel).stem, kind="module", language=self.graph.files.get(rel, ""),
+                      score=1.0, snippet=numbered(code, start, 3))
+
+    def _chunk_result(self, c: Candidate) -> Result:
+        r = c.row
+        symbol = r["qualname"] if r["kind"] not in ("window",) else r["name"]
+        return Result(path=r["path"], start_line=r["start_line"], end_line=r["end_line"], symbol=symbol,
+                      container=r["container"], kind=r["kind"], language=r["language"],
+                      score=round(c.score * 100, 4), snippet=numbered(r["code"], r["start_line"], SNIPPET_LINES),
+                      signature=r.get("signature") or "")
+
+    def respond(self, query: str, intent: str, results: list[Result], started: float,
+                max_tokens: int = DEFAULT_MAX_TOKENS, notes: list[str] | None = None) -> SearchResponse:
+        kept, truncated = fit_budget(results, max_tokens)
+        return SearchResponse(query=query, intent=intent, results=kept, truncated=truncated,
+                              took_ms=round((time.perf_counter() - started) * 1000, 2), index=self.state(),
+                              notes=notes or [])
+
+
+def _require(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise QueryError(f"{what} must be a non-empty string")
+    if len(value) > 2000:
+        raise QueryError(f"{what} is too long ({len(value)} characters; at most 2000)")
+    return value

@@ -1,0 +1,76 @@
+"""Fusing ranked candidate lists and the code-aware rules applied after fusion."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+RRF_K = 60
+_TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testing)(/|$)|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
+_DEMOTED_PATH = re.compile(r"(^|/)(examples?|docs?|benchmarks?|fixtures?|generated|gen|build|dist)(/|$)")
+_MENTIONS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock|pytest|unittest)\b", re.I)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """One chunk row with the evidence that retrieved it."""
+
+    row: dict[str, Any]
+    score: float = 0.0
+    sources: dict[str, int] = field(default_factory=dict)  # retriever -> rank (0-based)
+
+    @property
+    def key(self) -> str:
+        return self.row["id"]
+
+
+def fuse(lists: dict[str, Sequence[dict[str, Any]]], weights: dict[str, float]) -> list[Candidate]:
+    """Weighted reciprocal-rank fusion of several ranked row lists (rows keyed by ``id``)."""
+    merged: dict[str, Candidate] = {}
+    for source, rows in lists.items():
+        w = weights.get(source, 1.0)
+        for rank, row in enumerate(rows):
+            cand = merged.setdefault(row["id"], Candidate(row))
+            if source not in cand.sources:
+                cand.sources[source] = rank
+                cand.score += w / (RRF_K + rank + 1)
+    return sorted(merged.values(), key=lambda c: -c.score)
+
+
+def is_test_path(path: str) -> bool:
+    return bool(_TEST_PATH.search(path))
+
+
+def apply_code_rules(cands: list[Candidate], query: str) -> list[Candidate]:
+    """Prefer definitions over loose module code and text windows, and the project's own code over
+    tests, examples and docs unless the query asks for them."""
+    wants_tests = bool(_MENTIONS_TESTS.search(query))
+    for c in cands:
+        kind = c.row.get("kind", "")
+        path = c.row.get("path", "")
+        if kind == "window":
+            c.score *= 0.7
+        elif kind == "module":
+            c.score *= 0.85
+        if not wants_tests and is_test_path(path):
+            c.score *= 0.6
+        elif _DEMOTED_PATH.search(path):
+            c.score *= 0.85
+    return sorted(cands, key=lambda c: -c.score)
+
+
+def drop_overlaps(cands: Iterable[Candidate], k: int) -> list[Candidate]:
+    """Keep the best of chunks that overlap in one file (a class and its method, say), up to ``k``.
+    A container that merely holds a better-ranked member is dropped; the member is more precise."""
+    kept: list[Candidate] = []
+    for c in cands:
+        r = c.row
+        if any(o.row["path"] == r["path"] and o.row["start_line"] <= r["end_line"]
+               and r["start_line"] <= o.row["end_line"] for o in kept):
+            continue
+        kept.append(c)
+        if len(kept) >= k:
+            break
+    return kept
