@@ -188,7 +188,7 @@ class ImportResolver:
         self._files = set(files)
         self._by_stem: dict[str, list[str]] = defaultdict(list)  # last path component without extension
         self._dirs: dict[str, list[str]] = defaultdict(list)  # directory -> files
-        for path in self._files:
+        for path in sorted(self._files):  # sorted: ties resolve the same way in every process
             base = path.rsplit("/", 1)[-1]
             self._by_stem[base.split(".", 1)[0]].append(path)
             self._dirs[posixpath.dirname(path)].append(path)
@@ -198,6 +198,7 @@ class ImportResolver:
         if not module:
             return None
         here = posixpath.dirname(from_path)
+        family = _family(from_path)
         if module.startswith("."):
             if module.startswith(("./", "../")):
                 return self._probe(posixpath.normpath(posixpath.join(here, module)))
@@ -212,12 +213,21 @@ class ImportResolver:
             hit = self._probe(posixpath.normpath(posixpath.join(here, module)))
             if hit:
                 return hit
-            return self._suffix(module.lstrip("/"))
+            hit = self._suffix(module.lstrip("/"), family)
+            segments = module.split("/")
+            if hit is None and "." in segments[0] and len(segments) > 1:
+                # Go-style `host/owner/module/pkg/dir`: the module prefix is not a folder of the
+                # repository, so try ever shorter tails as package directories.
+                for i in range(1, len(segments)):
+                    hit = self._package_dir("/".join(segments[i:]), family)
+                    if hit:
+                        break
+            return hit
         parts = [p for p in re.split(r"::|\.|\\", module) if p and p not in ("crate", "self", "super", "{", "*")]
         parts = [p.split("{")[0] for p in parts if p.split("{")[0]]
         # Longest prefix that names a file: `a.b.C` may be class C in module a/b.
         for n in range(len(parts), 0, -1):
-            hit = self._suffix("/".join(parts[:n]))
+            hit = self._suffix("/".join(parts[:n]), family)
             if hit:
                 return hit
         return None
@@ -231,23 +241,46 @@ class ImportResolver:
                 return f"{stem}/{index}"
         return None
 
-    def _suffix(self, rel: str) -> str | None:
-        """A file whose path ends with ``rel`` (plus an extension), or a package directory's index."""
+    def _suffix(self, rel: str, family: str | None = None) -> str | None:
+        """A file whose path ends with ``rel`` (plus an extension), or a package directory's index.
+        With ``family``, only files of the importer's language family count (a Go import of
+        ``net/http`` is not ``src/net/http.rs``; a Python ``import settings`` is not ``settings.toml``)."""
         last = rel.rsplit("/", 1)[-1]
         stem = last.split(".", 1)[0] if "." in last and last.rsplit(".", 1)[-1] in _EXT_NAMES else last
         rel_stem = rel[: len(rel) - len(last)] + stem
         matches = [p for p in self._by_stem.get(stem, [])
-                   if p.rsplit(".", 1)[0] == rel_stem or p.rsplit(".", 1)[0].endswith("/" + rel_stem)
-                   or p == rel or p.endswith("/" + rel)]
+                   if (family is None or _family(p) == family)
+                   and (p.rsplit(".", 1)[0] == rel_stem or p.rsplit(".", 1)[0].endswith("/" + rel_stem)
+                        or p == rel or p.endswith("/" + rel))]
         if matches:
-            return min(matches, key=len)
-        for directory, files in self._dirs.items():
-            if directory == rel or directory.endswith("/" + rel):
-                for index in self._INDEX_FILES:
-                    if f"{directory}/{index}" in self._files:
-                        return f"{directory}/{index}"
-                return sorted(files)[0] if files else None
+            # A name written with its extension (`ringbuf.h`) means that file, not `ringbuf.c`.
+            exact = [p for p in matches if p == rel or p.endswith("/" + rel)]
+            return min(exact or matches, key=lambda p: (len(p), p))
+        return self._package_dir(rel, family, suffix=True)
+
+    def _package_dir(self, rel: str, family: str | None, suffix: bool = False) -> str | None:
+        """The index file (or else the first file of the importer's family) of the directory
+        ``rel``, or, with ``suffix``, of the shortest directory whose path ends with ``rel``."""
+        dirs = sorted((d for d in self._dirs if d == rel or (suffix and d.endswith("/" + rel))),
+                      key=lambda d: (len(d), d))
+        for directory in dirs:
+            files = [p for p in self._dirs[directory] if family is None or _family(p) == family]
+            for index in self._INDEX_FILES:
+                if f"{directory}/{index}" in files:
+                    return f"{directory}/{index}"
+            if files:
+                return min(files)
         return None
 
 
 _EXT_NAMES = {e.lstrip(".") for e in ImportResolver._EXTENSIONS if e}
+# Extensions whose files can import one another; an unknown extension imposes no restriction.
+_FAMILIES = {ext: family for family, exts in {
+    "python": ".py .pyi", "js": ".ts .tsx .mts .cts .js .jsx .mjs .cjs",
+    "c": ".c .h .cc .cpp .cxx .hh .hpp .hxx .m .mm", "jvm": ".java .kt .kts .scala", "rust": ".rs",
+    "go": ".go", "csharp": ".cs", "swift": ".swift", "ruby": ".rb", "php": ".php"}.items()
+    for ext in exts.split()}
+
+
+def _family(path: str) -> str | None:
+    return _FAMILIES.get(posixpath.splitext(path)[1].lower())

@@ -222,9 +222,10 @@ def _doc(node: Node, outer: Node, spec: LanguageSpec) -> str:
     if spec.docstring:
         body = _body(node)
         first = body.named_children[0] if body is not None and body.named_children else None
-        if first is not None and first.type == "expression_statement" and first.named_children \
-                and first.named_children[0].type == "string":
-            return _clean_docstring(_text(first.named_children[0]))
+        if first is not None and first.type == "expression_statement" and first.named_children:
+            first = first.named_children[0]  # older grammars wrap the docstring in a statement
+        if first is not None and first.type == "string":
+            return _clean_docstring(_text(first))
     comments: list[str] = []
     sibling = outer.prev_sibling
     if sibling is None and outer.parent is not None and outer.parent.start_byte == outer.start_byte:

@@ -99,10 +99,13 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
         store = IndexStore(index_uri, encoder=encoder.name if encoder else "",
                            dim=encoder.dim if encoder else 384)
         commit = store.prepare_writer()
-        if commit is not None and encoder is not None and commit.encoder != encoder.name:
-            store.notes.append(f"encoder changed ({commit.encoder or 'none'} -> {encoder.name}): "
-                               "re-embedding every chunk")
         known = _known_files(store) if commit is not None else {}
+        if commit is not None and commit.encoder != store.encoder:
+            store.notes.append(f"encoder changed ({commit.encoder or 'none'} -> {store.encoder or 'none'}): "
+                               "re-indexing every file")
+            stale_paths, known = set(known), {}
+        else:
+            stale_paths = set()
 
         found = discover(root_path, max_file_bytes=max_file_bytes)
         summary.skipped_files = list(found.skipped)
@@ -112,7 +115,7 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
         deleted = set(known) - present
         results = _parse_all(str(root_path), todo, known, progress, workers)
 
-        batch = Batch(removed_paths=set(deleted), files=[], chunks=[], symbols=[], refs=[], imports=[])
+        batch = Batch(removed_paths=deleted | stale_paths, files=[], chunks=[], symbols=[], refs=[], imports=[])
         touched = 0
         for r in results:
             path = r.entry.path

@@ -25,6 +25,7 @@ DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
 OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
 READER_GRACE = timedelta(minutes=10)  # old versions kept this long for readers still on them
 _KEEP_ALL = timedelta(days=365 * 100)
+ANN_MIN_ROWS = 20_000  # below this a flat vector scan is fast and exact
 
 
 class IndexError_(RuntimeError):
@@ -182,7 +183,7 @@ class IndexStore:
     def maintain(self, *, force: bool = False) -> Commit | None:
         """Build missing indexes and, every few commits, compact and drop old versions. Compaction
         makes new versions, so it ends with a commit of its own."""
-        from lancedb.index import FTS, BTree
+        from lancedb.index import FTS, BTree, IvfFlat
 
         commit = self.last_commit()
         if commit is None:
@@ -194,6 +195,9 @@ class IndexStore:
                                        remove_stop_words=False, ascii_folding=True)),
             (symbols, "name_lower", BTree()),
         ) if column not in {idx.columns[0] for idx in table.list_indices()} and table.count_rows()]
+        rows = chunks.count_rows()
+        if commit.encoder and rows >= ANN_MIN_ROWS and "vector" not in {i.columns[0] for i in chunks.list_indices()}:
+            missing.append((chunks, "vector", IvfFlat(distance_type="cosine", num_partitions=max(16, int(rows ** 0.5)))))
         if not (force or missing or commit.seq % OPTIMIZE_EVERY == 0):
             return None
         for table, column, config in missing:

@@ -35,6 +35,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ix.add_argument("path")
     _index_options(ix)
     ix.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
+    ix.add_argument("--no-vectors", action="store_true",
+                    help="structural index only (symbols, references, BM25): fast, no semantic search")
     ix.add_argument("--json", action="store_true", help="print the summary as JSON")
     ix.add_argument("--verbose", "-v", action="store_true", help="list every skipped file with its reason")
     ix.set_defaults(func=cmd_index)
@@ -63,6 +65,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", default=None, help="index location (default PATH/.sgmcp, or $SGMCP_INDEX_DIR)")
+    p.add_argument("--model", default=None,
+                   help="encoder: 'default', 'base' (untrained) or a model/adapter directory ($SGMCP_MODEL)")
 
 
 def _progress_bar() -> Callable[[str, int, int], None] | None:
@@ -88,7 +92,13 @@ def _progress_bar() -> Callable[[str, int, int], None] | None:
 def cmd_index(args: argparse.Namespace) -> int:
     from indexer.pipeline import index_repository
 
-    s = index_repository(args.path, args.index_dir, max_file_bytes=args.max_file_bytes, progress=_progress_bar())
+    encoder = None
+    if not args.no_vectors:
+        from indexer.encoder import load_encoder
+
+        encoder = load_encoder(args.model)
+    s = index_repository(args.path, args.index_dir, encoder=encoder, max_file_bytes=args.max_file_bytes,
+                         progress=_progress_bar())
     if args.json:
         from dataclasses import asdict
 
@@ -110,6 +120,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if args.verbose:
         for path, reason in s.skipped_files:
             print(f"    {path}: {reason}")
+    if s.embedded:
+        print(f"  embedded {s.embedded} chunks")
     print(f"  {s.seconds:.2f} s")
     return 0
 
@@ -117,7 +129,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _engine(args: argparse.Namespace):
     from .engine import Engine
 
-    return Engine(args.path, args.index_dir)
+    return Engine(args.path, args.index_dir, model=args.model)
 
 
 def _emit(args: argparse.Namespace, engine, query: str, intent: str, run: Callable[[], list]) -> int:
@@ -138,7 +150,7 @@ def _emit(args: argparse.Namespace, engine, query: str, intent: str, run: Callab
 
 def cmd_search(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    return _emit(args, engine, args.query, "find_implementation", lambda: engine.lexical_search(args.query, args.k))
+    return _emit(args, engine, args.query, "find_implementation", lambda: engine.semantic_search(args.query, args.k))
 
 
 def cmd_definition(args: argparse.Namespace) -> int:

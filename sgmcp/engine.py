@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from indexer.encoder import Encoder, load_encoder
 from indexer.graph import Graph, Symbol
 from indexer.identifiers import split_text
 from indexer.pipeline import default_index_dir
@@ -23,6 +24,9 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.|->|#)[A-Za-z_][A-Za-z0-9
 _KIND_RANK = {"class": 0, "struct": 0, "interface": 0, "trait": 0, "enum": 0, "protocol": 0, "function": 1,
               "method": 1, "impl": 2, "type": 2, "module": 3, "namespace": 3, "constant": 4, "macro": 4}
 DEFAULT_MAX_TOKENS = 4000
+# Weighted reciprocal-rank fusion; tuned on development data (evals/tune_fusion.py, docs/benchmarks.md).
+HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.3, "name": 0.5, "symbol": 1.5, "path": 0.3}
+LEXICAL_WEIGHTS = {"bm25": 1.0, "symbol": 1.5, "name": 1.0, "path": 0.5}
 SNIPPET_LINES = 16
 
 
@@ -33,12 +37,16 @@ class QueryError(ValueError):
 class Engine:
     """Answers queries from the last committed state of one repository's index."""
 
-    def __init__(self, root: str | os.PathLike[str], index_dir: str | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str], index_dir: str | None = None, *,
+                 model: str | None = None) -> None:
         self.root = Path(root).resolve()
         self.index_uri = index_dir or default_index_dir(self.root)
         self.store = IndexStore(self.index_uri)
+        self.model_spec = model
+        self.weights = dict(HYBRID_WEIGHTS)
         self._snapshot: Snapshot | None = None
         self._graph: Graph | None = None
+        self._encoder: Encoder | None = None
 
     # ---- index state ---------------------------------------------------------------------
     def refresh(self) -> bool:
@@ -120,12 +128,48 @@ class Engine:
         """BM25 over split identifiers, fused with exact symbol-name and path matches."""
         query = _require(query, "query")
         lists = self._lexical_lists(query, limit=max(50, k * 5))
-        ranked = apply_code_rules(fuse(lists, {"bm25": 1.0, "symbol": 1.5, "name": 1.0, "path": 0.5}), query)
+        ranked = apply_code_rules(fuse(lists, LEXICAL_WEIGHTS), query)
         return [self._chunk_result(c) for c in drop_overlaps(ranked, k)]
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder the index was built with (loaded on first use; heavy)."""
+        if self._encoder is None:
+            encoder = load_encoder(self.model_spec)
+            built_with = self.snapshot.commit.encoder
+            if encoder.name != built_with:
+                raise QueryError(f"the index was built with encoder {built_with or 'none'!r}, not "
+                                 f"{encoder.name!r}: re-run `sgmcp index` with the same --model")
+            self._encoder = encoder
+        return self._encoder
+
+    @property
+    def has_vectors(self) -> bool:
+        return bool(self.snapshot.commit.encoder)
+
+    def semantic_search(self, query: str, k: int = 10) -> list[Result]:
+        """Dense vectors fused with BM25, symbol-name and path evidence, then code-aware rules."""
+        query = _require(query, "query")
+        return [self._chunk_result(c) for c in self.semantic_candidates(query, k)]
+
+    def semantic_candidates(self, query: str, k: int) -> list[Candidate]:
+        limit = max(50, k * 5)
+        lists = self._lexical_lists(query, limit)
+        weights = self.weights if self.has_vectors else LEXICAL_WEIGHTS
+        if self.has_vectors:
+            lists["dense"] = self._dense(query, limit)
+        ranked = apply_code_rules(fuse(lists, weights), query)
+        return drop_overlaps(ranked, k)
+
+    def _dense(self, query: str, limit: int) -> list[dict[str, Any]]:
+        vector = self.encoder.embed_queries([query])[0]
+        table = self.snapshot.tables["chunks"]
+        return (table.search(vector, vector_column_name="vector").distance_type("cosine")
+                .select(_CHUNK_COLUMNS).limit(limit).to_list())
 
     def _lexical_lists(self, query: str, limit: int) -> dict[str, list[dict[str, Any]]]:
         lists: dict[str, list[dict[str, Any]]] = {"bm25": self._bm25(query, limit)}
-        names = [m.group(0) for m in _IDENT.finditer(query)]
+        names = [n for n in (m.group(0) for m in _IDENT.finditer(query)) if _looks_like_symbol(n, query)]
         symbol_ids = [s.id for n in names if len(n) > 2 for s in self.graph.definitions(n)][:limit]
         if symbol_ids:
             lists["symbol"] = self._chunks_where("definition_id", symbol_ids)
@@ -209,6 +253,15 @@ class Engine:
         return SearchResponse(query=query, intent=intent, results=kept, truncated=truncated,
                               took_ms=round((time.perf_counter() - started) * 1000, 2), index=self.state(),
                               notes=notes or [])
+
+
+def _looks_like_symbol(token: str, query: str) -> bool:
+    """``parse_config``, ``HttpClient``, ``a::b``; or any word when the query is just one or two words.
+    Plain English words in a sentence ("new", "once") must not pull in every symbol of that name."""
+    if len(query.split()) <= 2:
+        return True
+    return "_" in token.strip("_") or any(sep in token for sep in ("::", ".", "->", "#")) \
+        or any(c.isupper() for c in token[1:])
 
 
 def _require(value: str, what: str) -> str:

@@ -28,13 +28,13 @@ def sgmcp(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "repo"
     shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".sgmcp"))
-    summary = json.loads(sgmcp("index", str(root), "--json").stdout)
+    summary = json.loads(sgmcp("index", str(root), "--json", "--no-vectors").stdout)
     assert summary["files"] > 20 and summary["symbols"] > 100 and summary["references"] > 300
     return root
 
 
 def test_index_summary_is_readable(repo: Path) -> None:
-    out = sgmcp("index", str(repo)).stdout
+    out = sgmcp("index", str(repo), "--no-vectors").stdout
     assert "unchanged" in out and "skipped" in out
 
 
@@ -70,7 +70,7 @@ def test_outline_and_status(repo: Path) -> None:
 @pytest.mark.parametrize("args, message", [
     (("definition", "/no/such/repo", "x"), "no index"),
     (("outline", "REPO", "../../etc/passwd"), "outside the repository"),
-    (("index", "/no/such/dir"), "not a directory"),
+    (("index", "/no/such/dir", "--no-vectors"), "not a directory"),
     (("search", "REPO", "   "), "non-empty"),
 ])
 def test_user_errors_are_one_line(repo: Path, args: tuple[str, ...], message: str) -> None:
@@ -78,3 +78,18 @@ def test_user_errors_are_one_line(repo: Path, args: tuple[str, ...], message: st
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.integration
+def test_semantic_search_with_the_real_encoder(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".sgmcp"))
+    summary = json.loads(sgmcp("index", str(root), "--json").stdout)
+    assert summary["embedded"] == summary["chunks"] > 200
+    # Descriptions that share (almost) no words with the code they mean.
+    for query, symbol in (("salted password digest", "hash_password"),
+                          ("start a new log file once the current one grows too big", "rotate_log_if_needed")):
+        data = json.loads(sgmcp("search", str(root), query, "--json", "--k", "3").stdout)
+        assert data["results"][0]["symbol"] == symbol, (query, data["results"][0]["symbol"])
+    again = json.loads(sgmcp("index", str(root), "--json").stdout)
+    assert again["embedded"] == 0  # nothing changed, nothing re-embedded
