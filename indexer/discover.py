@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,58 +95,107 @@ def _read_lines(path: Path) -> list[str]:
 def discover(root: str | os.PathLike[str], max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Discovery:
     """Walk ``root`` without following symlinks; return candidate files (by name and size only;
     content checks happen when a file is read, see :func:`content_skip_reason`)."""
-    root_path = Path(root).resolve()
-    rules = _IgnoreRules(root_path)
-    found = Discovery()
+    walker = _Walker(Path(root).resolve(), max_file_bytes)
+    walker.walk(walker.root)
+    return walker.found
 
-    def on_error(err: OSError) -> None:
-        found.skip(_rel(root_path, Path(err.filename or "")), f"unreadable: {err.strerror}")
 
-    for dirpath, dirnames, filenames in os.walk(root_path, onerror=on_error):
-        abs_dir = Path(dirpath)
-        rel_dir = _rel(root_path, abs_dir)
-        rules.load_dir(rel_dir, abs_dir)
-        keep: list[str] = []
-        for name in sorted(dirnames):
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not _printable(name):
-                found.skip(_safe(rel), "undecodable file name")
-            elif name in _IGNORED_DIRS:
-                continue
-            elif (abs_dir / name).is_symlink():
-                found.skip(rel, "symlink to a directory (not followed)")
-            elif name in _VENDORED_DIRS:
-                found.skip(rel + "/", "vendored")
-            elif rules.ignored(rel, is_dir=True):
-                continue
-            else:
-                keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            rel = f"{rel_dir}/{name}" if rel_dir else name
-            if not _printable(name):
-                found.skip(_safe(rel), "undecodable file name")
-                continue
-            if rules.ignored(rel, is_dir=False) or name in (".gitignore", ".sgmcpignore"):
-                continue
-            reason = _name_skip_reason(name)
-            if reason:
-                found.skip(rel, reason)
-                continue
-            try:
-                st = os.lstat(abs_dir / name)
-            except OSError as err:
-                found.skip(rel, f"unreadable: {err.strerror}")
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                found.skip(rel, _symlink_reason(root_path, abs_dir / name))
-            elif not stat.S_ISREG(st.st_mode):
-                found.skip(rel, "not a regular file")
-            elif st.st_size > max_file_bytes:
-                found.skip(rel, f"larger than {max_file_bytes} bytes")
-            else:
-                found.files.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
-    return found
+def discover_paths(root: str | os.PathLike[str], paths: Iterable[str],
+                   max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Discovery:
+    """Like :func:`discover`, limited to ``paths`` (repository-relative files or directories, as a
+    file watcher reports them). Paths that no longer exist are simply absent from the result."""
+    walker = _Walker(Path(root).resolve(), max_file_bytes)
+    for rel in sorted(set(paths)):
+        parts = [p for p in rel.split("/") if p]
+        if not parts or ".." in parts:
+            continue
+        parent = walker.root
+        if not all(walker.enter(parent := parent / part, keep_quiet=True) for part in parts[:-1]):
+            continue  # an ancestor directory is ignored, vendored or a symlink
+        target = walker.root.joinpath(*parts)
+        if target.is_dir() and not target.is_symlink():
+            if walker.enter(target, keep_quiet=False):
+                walker.walk(target)
+        elif target.exists() or target.is_symlink():
+            walker.file(target)
+    return walker.found
+
+
+class _Walker:
+    def __init__(self, root: Path, max_file_bytes: int) -> None:
+        self.root, self.max_file_bytes = root, max_file_bytes
+        self.rules = _IgnoreRules(root)
+        self.found = Discovery()
+        self._loaded: set[str] = set()
+
+    def _rel(self, path: Path) -> str:
+        return _rel(self.root, path)
+
+    def _load_rules(self, abs_dir: Path) -> None:
+        rel_dir = self._rel(abs_dir)
+        if rel_dir not in self._loaded:
+            self._loaded.add(rel_dir)
+            if rel_dir:
+                self._load_rules(abs_dir.parent)
+            self.rules.load_dir(rel_dir, abs_dir)
+
+    def enter(self, abs_dir: Path, keep_quiet: bool) -> bool:
+        """Whether to descend into ``abs_dir``; reports why not (unless ``keep_quiet``)."""
+        self._load_rules(abs_dir.parent)
+        name, rel = abs_dir.name, self._rel(abs_dir)
+        reason = None
+        if not _printable(name):
+            reason, rel = "undecodable file name", _safe(rel)
+        elif name in _IGNORED_DIRS:
+            return False
+        elif abs_dir.is_symlink():
+            reason = "symlink to a directory (not followed)"
+        elif name in _VENDORED_DIRS:
+            reason, rel = "vendored", rel + "/"
+        elif self.rules.ignored(rel, is_dir=True):
+            return False
+        if reason is None:
+            return True
+        if not keep_quiet:
+            self.found.skip(rel, reason)
+        return False
+
+    def walk(self, top: Path) -> None:
+        def on_error(err: OSError) -> None:
+            self.found.skip(self._rel(Path(err.filename or "")), f"unreadable: {err.strerror}")
+
+        for dirpath, dirnames, filenames in os.walk(top, onerror=on_error):
+            abs_dir = Path(dirpath)
+            self._load_rules(abs_dir)
+            dirnames[:] = [d for d in sorted(dirnames) if self.enter(abs_dir / d, keep_quiet=False)]
+            for name in sorted(filenames):
+                self.file(abs_dir / name)
+
+    def file(self, path: Path) -> None:
+        self._load_rules(path.parent)
+        name, rel = path.name, self._rel(path)
+        if not _printable(name):
+            self.found.skip(_safe(rel), "undecodable file name")
+            return
+        if self.rules.ignored(rel, is_dir=False) or name in (".gitignore", ".sgmcpignore"):
+            return
+        reason = _name_skip_reason(name)
+        if reason:
+            self.found.skip(rel, reason)
+            return
+        try:
+            st = os.lstat(path)
+        except OSError as err:
+            self.found.skip(rel, f"unreadable: {err.strerror}")
+            return
+        if stat.S_ISLNK(st.st_mode):
+            self.found.skip(rel, _symlink_reason(self.root, path))
+        elif not stat.S_ISREG(st.st_mode):
+            self.found.skip(rel, "not a regular file")
+        elif st.st_size > self.max_file_bytes:
+            self.found.skip(rel, f"larger than {self.max_file_bytes} bytes")
+        else:
+            self.found.files.append(FileEntry(rel, st.st_size, st.st_mtime_ns))
 
 
 def content_skip_reason(path: str, data: bytes) -> str | None:

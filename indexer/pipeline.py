@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .discover import DEFAULT_MAX_FILE_BYTES, FileEntry, content_skip_reason, discover
+from .discover import DEFAULT_MAX_FILE_BYTES, FileEntry, content_skip_reason, discover, discover_paths
 from .hashing import content_hash
 from .identifiers import split_text
 from .model import Chunk, ParsedFile
@@ -87,8 +87,11 @@ def _read_and_parse_star(args: tuple[str, FileEntry, str | None]) -> _FileResult
 
 def index_repository(root: str | os.PathLike[str], index_dir: str | None = None, *,
                      encoder: "Encoder | None" = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-                     progress: Progress | None = None, workers: int | None = None) -> IndexSummary:
-    """Bring the index of ``root`` up to date: only changed, added and deleted files are touched."""
+                     progress: Progress | None = None, workers: int | None = None,
+                     paths: Iterable[str] | None = None) -> IndexSummary:
+    """Bring the index of ``root`` up to date: only changed, added and deleted files are touched.
+    With ``paths`` (repository-relative files or directories, from a file watcher) only those are
+    looked at; without, the whole tree is walked."""
     started = time.perf_counter()
     root_path = Path(root).resolve()
     if not root_path.is_dir():
@@ -107,12 +110,18 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
         else:
             stale_paths = set()
 
-        found = discover(root_path, max_file_bytes=max_file_bytes)
+        if paths is None or stale_paths:
+            found = discover(root_path, max_file_bytes=max_file_bytes)
+            in_scope = set(known)
+        else:
+            scope = {p.strip("/") for p in paths if p.strip("/")}
+            found = discover_paths(root_path, scope, max_file_bytes=max_file_bytes)
+            in_scope = {k for k in known if k in scope or any(k.startswith(p + "/") for p in scope)}
         summary.skipped_files = list(found.skipped)
         present = {e.path for e in found.files}
         todo = [e for e in found.files
                 if (k := known.get(e.path)) is None or (k["size"], k["mtime_ns"]) != (e.size, e.mtime_ns)]
-        deleted = set(known) - present
+        deleted = in_scope - present
         results = _parse_all(str(root_path), todo, known, progress, workers)
 
         batch = Batch(removed_paths=deleted | stale_paths, files=[], chunks=[], symbols=[], refs=[], imports=[])

@@ -55,6 +55,22 @@ def _build_parser() -> argparse.ArgumentParser:
         q.add_argument("--json", action="store_true", help="print the structured result the MCP tool returns")
         q.set_defaults(func=func)
 
+    sv = sub.add_parser("serve", help="serve the repository to agents over MCP (stdio or HTTP)")
+    sv.add_argument("--repo", default=".", help="repository root (default: the current directory)")
+    _index_options(sv)
+    sv.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    sv.add_argument("--host", default="127.0.0.1", help="HTTP bind address (non-loopback needs $SGMCP_TOKEN)")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--no-watch", action="store_true",
+                    help="answer from the index as it is: no update at start, no file watching")
+    sv.set_defaults(func=cmd_serve)
+
+    wt = sub.add_parser("watch", help="keep the index of PATH current as files change (no server)")
+    wt.add_argument("path")
+    _index_options(wt)
+    wt.add_argument("--no-vectors", action="store_true", help="structural index only")
+    wt.set_defaults(func=cmd_watch)
+
     st = sub.add_parser("status", help="what the index holds")
     st.add_argument("path")
     _index_options(st)
@@ -166,6 +182,36 @@ def cmd_usages(args: argparse.Namespace) -> int:
 def cmd_outline(args: argparse.Namespace) -> int:
     engine = _engine(args)
     return _emit(args, engine, args.file, "outline", lambda: engine.outline(args.file))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from .server import serve
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout belongs to the protocol
+    serve(args.repo, index_dir=args.index_dir, model=args.model, transport=args.transport, host=args.host,
+          port=args.port, watch=not args.no_watch)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from indexer.watch import Watcher
+
+    encoder = None
+    if not args.no_vectors:
+        from indexer.encoder import load_encoder
+
+        encoder = load_encoder(args.model)
+
+    def report(s) -> None:
+        print(f"{time.strftime('%H:%M:%S')} applied: {s.parsed} parsed, {s.deleted} deleted, "
+              f"{s.embedded} embedded in {s.seconds * 1000:.0f} ms", file=sys.stderr)
+
+    with Watcher(args.path, args.index_dir, encoder=encoder, on_batch=report):
+        print(f"watching {os.path.abspath(args.path)} (Ctrl-C to stop)", file=sys.stderr)
+        while True:
+            time.sleep(3600)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

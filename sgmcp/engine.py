@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ class Engine:
     """Answers queries from the last committed state of one repository's index."""
 
     def __init__(self, root: str | os.PathLike[str], index_dir: str | None = None, *,
-                 model: str | None = None) -> None:
+                 model: str | None = None, encoder: Encoder | None = None) -> None:
         self.root = Path(root).resolve()
         self.index_uri = index_dir or default_index_dir(self.root)
         self.store = IndexStore(self.index_uri)
@@ -46,17 +47,23 @@ class Engine:
         self.weights = dict(HYBRID_WEIGHTS)
         self._snapshot: Snapshot | None = None
         self._graph: Graph | None = None
+        self._given_encoder = encoder
         self._encoder: Encoder | None = None
+        self._lock = threading.RLock()  # tools run in worker threads; build shared state once
+        self._encoder_lock = threading.Lock()
 
     # ---- index state ---------------------------------------------------------------------
     def refresh(self) -> bool:
         """Pick up a newer commit, if any. Returns True when the view changed."""
         commit = self.store.last_commit()
-        if self._snapshot is not None and commit is not None and commit.seq == self._snapshot.commit.seq:
-            return False
-        self._snapshot = self.store.snapshot()
-        self._graph = None
-        return True
+        with self._lock:
+            if self._snapshot is not None and commit is not None and commit.seq == self._snapshot.commit.seq:
+                return False
+            snapshot = self.store.snapshot()
+            if self._snapshot is None or snapshot.commit.encoder != self._snapshot.commit.encoder:
+                self._encoder = None
+            self._snapshot, self._graph = snapshot, None
+            return True
 
     @property
     def snapshot(self) -> Snapshot:
@@ -67,9 +74,10 @@ class Engine:
 
     @property
     def graph(self) -> Graph:
-        if self._graph is None:
-            self._graph = Graph(self.snapshot)
-        return self._graph
+        with self._lock:
+            if self._graph is None:
+                self._graph = Graph(self.snapshot)
+            return self._graph
 
     def state(self) -> IndexState:
         snap = self.snapshot
@@ -129,13 +137,17 @@ class Engine:
         query = _require(query, "query")
         lists = self._lexical_lists(query, limit=max(50, k * 5))
         ranked = apply_code_rules(fuse(lists, LEXICAL_WEIGHTS), query)
-        return [self._chunk_result(c) for c in drop_overlaps(ranked, k)]
+        return [self.chunk_result(c) for c in drop_overlaps(ranked, k)]
 
     @property
     def encoder(self) -> Encoder:
         """The encoder the index was built with (loaded on first use; heavy)."""
+        with self._encoder_lock:  # not self._lock: loading takes seconds, symbol lookups must not wait
+            return self._encoder or self._load_encoder()
+
+    def _load_encoder(self) -> Encoder:
         if self._encoder is None:
-            encoder = load_encoder(self.model_spec)
+            encoder = self._given_encoder or load_encoder(self.model_spec)
             built_with = self.snapshot.commit.encoder
             if encoder.name != built_with:
                 raise QueryError(f"the index was built with encoder {built_with or 'none'!r}, not "
@@ -150,7 +162,7 @@ class Engine:
     def semantic_search(self, query: str, k: int = 10) -> list[Result]:
         """Dense vectors fused with BM25, symbol-name and path evidence, then code-aware rules."""
         query = _require(query, "query")
-        return [self._chunk_result(c) for c in self.semantic_candidates(query, k)]
+        return [self.chunk_result(c) for c in self.semantic_candidates(query, k)]
 
     def semantic_candidates(self, query: str, k: int) -> list[Candidate]:
         limit = max(50, k * 5)
@@ -192,14 +204,18 @@ class Engine:
         except Exception:  # no FTS index yet (empty or brand-new table)
             return []
 
-    def _chunks_where(self, column: str, values: list[str]) -> list[dict[str, Any]]:
+    def _chunks_where(self, column: str, values: list[str], extra: list[str] | None = None) -> list[dict[str, Any]]:
         if not values:
             return []
         quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
         rows = (self.snapshot.tables["chunks"].search().where(f"{column} IN ({quoted})")
-                .select(_CHUNK_COLUMNS).limit(len(values) * 20).to_list())
+                .select(_CHUNK_COLUMNS + (extra or [])).limit(len(values) * 20).to_list())
         order = {v: i for i, v in enumerate(values)}
         return sorted(rows, key=lambda r: (order.get(r[column], 0), r["start_line"]))
+
+    def chunks_for_definitions(self, definition_ids: list[str], *, with_vectors: bool = False) -> list[dict[str, Any]]:
+        rows = self._chunks_where("definition_id", definition_ids, extra=["vector"] if with_vectors else [])
+        return rows
 
     def outline(self, path: str) -> list[Result]:
         rel = self.relative_path(path)
@@ -239,7 +255,7 @@ class Engine:
                       symbol=Path(rel).stem, kind="module", language=self.graph.files.get(rel, ""),
                       score=1.0, snippet=numbered(code, start, 3))
 
-    def _chunk_result(self, c: Candidate) -> Result:
+    def chunk_result(self, c: Candidate) -> Result:
         r = c.row
         symbol = r["qualname"] if r["kind"] not in ("window",) else r["name"]
         return Result(path=r["path"], start_line=r["start_line"], end_line=r["end_line"], symbol=symbol,

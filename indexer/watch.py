@@ -1,0 +1,177 @@
+"""Keep an index current while the repository changes: watchdog events -> debounced, coalesced
+batches -> one incremental index run (one commit) per batch."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .pipeline import IndexSummary, default_index_dir, index_repository
+
+if TYPE_CHECKING:
+    from .encoder import Encoder
+
+log = logging.getLogger("sgmcp.watch")
+_IGNORED_TOP = (".git/", ".sgmcp/", ".hg/", ".svn/")
+_CHANGE_EVENTS = frozenset({"created", "modified", "moved", "deleted"})
+
+
+@dataclass(slots=True)
+class WatchState:
+    pending: int  # paths changed but not yet applied
+    oldest_pending_s: float  # how long the oldest of them has waited
+    applying: bool
+    batches: int
+    last_error: str
+
+
+class Watcher:
+    """Watch ``root``; apply changes ``debounce`` seconds after the last event, or at the latest
+    ``max_delay`` seconds after the first one (a branch switch must not starve the index).
+    Every ``reconcile_every`` seconds a full pass catches anything the OS did not report."""
+
+    def __init__(self, root: str | os.PathLike[str], index_dir: str | None = None, *,
+                 encoder: "Encoder | None" = None, debounce: float = 0.15, max_delay: float = 1.0,
+                 reconcile_every: float = 600.0, reconcile_first: bool = True,
+                 on_batch: Callable[[IndexSummary], None] | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.index_dir = index_dir or default_index_dir(self.root)
+        self.encoder = encoder
+        self.debounce, self.max_delay, self.reconcile_every = debounce, max_delay, reconcile_every
+        self.on_batch = on_batch
+        self._full_pending = reconcile_first  # files changed while nobody watched are found by a full pass
+        self._pending: dict[str, float] = {}  # path -> first seen
+        self._last_event = 0.0
+        self._cond = threading.Condition()
+        self._stop = False
+        self._applying = False
+        self._batches = 0
+        self._last_error = ""
+        self._observer = Observer()
+        self._thread = threading.Thread(target=self._run, name="sgmcp-watch", daemon=True)
+        index_rel = os.path.relpath(Path(self.index_dir).resolve(), self.root) if "://" not in self.index_dir else ""
+        self._ignored = _IGNORED_TOP + ((index_rel.replace(os.sep, "/") + "/",) if not index_rel.startswith("..") else ())
+
+    # ---- life cycle ----------------------------------------------------------------------
+    def start(self) -> "Watcher":
+        self._observer.schedule(_Handler(self), str(self.root), recursive=True)
+        self._observer.start()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        self._observer.stop()
+        self._observer.join(timeout=5)
+        self._thread.join(timeout=30)
+
+    def __enter__(self) -> "Watcher":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- events --------------------------------------------------------------------------
+    def notify(self, abs_path: str) -> None:
+        try:
+            rel = Path(abs_path).resolve(strict=False).relative_to(self.root).as_posix()
+        except ValueError:
+            return
+        if not rel or rel == "." or any(rel.startswith(p) or rel + "/" == p for p in self._ignored):
+            return
+        now = time.monotonic()
+        with self._cond:
+            self._pending.setdefault(rel, now)
+            self._last_event = now
+            self._cond.notify_all()
+
+    def state(self) -> WatchState:
+        with self._cond:
+            oldest = min(self._pending.values(), default=None)
+            return WatchState(pending=len(self._pending) + (1 if self._full_pending else 0),
+                              oldest_pending_s=round(time.monotonic() - oldest, 3) if oldest else 0.0,
+                              applying=self._applying, batches=self._batches, last_error=self._last_error)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until nothing is pending or being applied (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._applying:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    # ---- applying ------------------------------------------------------------------------
+    def _run(self) -> None:
+        last_full = time.monotonic()
+        while True:
+            with self._cond:
+                while not self._stop and not self._full_pending:
+                    now = time.monotonic()
+                    if self._pending:
+                        first = min(self._pending.values())
+                        due = min(self._last_event + self.debounce, first + self.max_delay)
+                        if now >= due:
+                            break
+                        self._cond.wait(due - now)
+                    elif now - last_full >= self.reconcile_every:
+                        break
+                    else:
+                        self._cond.wait(min(1.0, self.reconcile_every - (now - last_full)))
+                if self._stop:
+                    return
+                full = self._full_pending or not self._pending
+                batch = list(self._pending)
+                self._pending.clear()
+                self._full_pending = False
+                self._applying = True
+            try:
+                summary = index_repository(self.root, self.index_dir, encoder=self.encoder,
+                                           paths=None if full else batch)
+                if full:
+                    last_full = time.monotonic()
+                self._last_error = ""
+                if self.on_batch is not None:
+                    self.on_batch(summary)
+            except Exception as err:  # keep watching; retry these paths with the next batch
+                log.warning("applying %d changed paths failed: %s", len(batch), err)
+                self._last_error = str(err)
+                with self._cond:
+                    now = time.monotonic()
+                    for path in batch:
+                        self._pending.setdefault(path, now)
+                    self._full_pending = self._full_pending or full
+                time.sleep(0.5)
+            finally:
+                with self._cond:
+                    self._applying = False
+                    self._batches += 1
+                    self._cond.notify_all()
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _CHANGE_EVENTS:
+            return  # opened / closed: nothing changed
+        if event.is_directory and event.event_type == "modified":
+            return  # a file inside changed; that file has its own event
+        self.watcher.notify(os.fsdecode(event.src_path))
+        dest = getattr(event, "dest_path", "")
+        if dest:
+            self.watcher.notify(os.fsdecode(dest))

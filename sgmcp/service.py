@@ -1,0 +1,103 @@
+"""The server's state: one repository's engine, its background (re)indexing, and what each client
+has already been shown. Tools in ``server.py`` are thin wrappers over this class."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Callable
+
+from indexer.watch import Watcher
+
+from .context import AgentContext, apply_context
+from .engine import DEFAULT_MAX_TOKENS, Engine, QueryError
+from .models import IndexState, Result, SearchResponse
+
+log = logging.getLogger("sgmcp")
+SEEN_PER_CLIENT = 200
+
+
+class SearchService:
+    def __init__(self, root: str | Path, index_dir: str | None = None, *, model: str | None = None,
+                 watch: bool = True) -> None:
+        from indexer.encoder import load_encoder
+
+        self.encoder = load_encoder(model)  # cheap: weights load on first use
+        self.engine = Engine(root, index_dir, encoder=self.encoder)
+        self.watcher: Watcher | None = None
+        self._seen: OrderedDict[str, set[tuple[str, int]]] = OrderedDict()
+        if watch:
+            self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
+                                   reconcile_first=True).start()
+        threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    def _warm_up(self) -> None:
+        """Load the encoder before the first semantic query needs it. One torch thread: on a small
+        machine, two threads collapse when anything else runs, and answers must stay fast."""
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+            self.encoder.embed_queries(["warm up"])
+        except Exception:  # the first real query reports the problem
+            log.debug("encoder warm-up failed", exc_info=True)
+
+    def state(self) -> IndexState:
+        watch = self.watcher.state() if self.watcher is not None else None
+        if self.engine.store.last_commit() is None:
+            building = watch is not None and (watch.applying or watch.pending > 0)
+            return IndexState(state="building" if building else "missing",
+                              note=(watch.last_error if watch and watch.last_error else
+                                    "the first index is being built; try again shortly" if building else
+                                    "no index: run `sgmcp index`"))
+        self.engine.refresh()
+        state = self.engine.state()
+        if watch is not None:
+            state.pending = watch.pending
+            state.lag_seconds = watch.oldest_pending_s
+            if watch.pending or watch.applying:
+                state.state = "stale"
+                state.note = "changes are being applied; answers come from the last commit"
+            if watch.last_error:
+                state.note = f"last update failed: {watch.last_error}"
+        return state
+
+    # ---- answering -----------------------------------------------------------------------
+    def answer(self, query: str, intent: str, run: Callable[[Engine], list[Result]], *, k: int = 10,
+               max_tokens: int = DEFAULT_MAX_TOKENS, client: str = "", context: AgentContext | None = None,
+               notes: list[str] | None = None) -> SearchResponse:
+        started = time.perf_counter()
+        state = self.state()
+        if state.state in ("building", "missing"):
+            return SearchResponse(query=query, intent=intent, results=[], took_ms=0.0, index=state,
+                                  notes=[state.note])
+        results = run(self.engine)
+        if context is not None:
+            results = apply_context(results, context, self.engine.graph, self._seen.get(client, set()))
+        results = results[:k]
+        kept_response = self.engine.respond(query, intent, results, started, max_tokens, notes)
+        kept_response.index = state
+        self._remember(client, kept_response.results)
+        return kept_response
+
+    def _remember(self, client: str, results: list[Result]) -> None:
+        seen = self._seen.setdefault(client, set())
+        self._seen.move_to_end(client)
+        seen.update((r.path, r.start_line) for r in results)
+        if len(seen) > SEEN_PER_CLIENT:
+            seen.clear()
+        while len(self._seen) > 100:
+            self._seen.popitem(last=False)
+
+    def resolve_path(self, path: str) -> str:
+        return self.engine.relative_path(path)
+
+
+__all__ = ["QueryError", "SearchService"]

@@ -1,0 +1,120 @@
+"""The watcher on real file-system events (inotify through watchdog) in temporary directories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer.pipeline import index_repository
+from indexer.store import IndexStore
+from indexer.watch import Watcher
+
+
+def _names(ix: Path) -> set[tuple[str, str]]:
+    rows = IndexStore(str(ix)).snapshot().arrow("symbols", ["path", "qualname"]).to_pylist()
+    return {(r["path"], r["qualname"]) for r in rows}
+
+
+def _until(predicate, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "a.py").write_text("def alpha():\n    return 1\n")
+    (root / ".gitignore").write_text("ignored/\n")
+    return root
+
+
+def test_reconcile_at_start_then_follow_edits(repo: Path, tmp_path: Path) -> None:
+    ix = tmp_path / "ix"
+    index_repository(repo, str(ix))
+    (repo / "pkg" / "b.py").write_text("def beta():\n    pass\n")  # changed while nobody watched
+    with Watcher(repo, str(ix), debounce=0.05) as w:
+        assert w.wait_idle()
+        assert ("pkg/b.py", "beta") in _names(ix)
+
+        # An editor's save: write a temp file, then rename it over the original.
+        tmp = repo / "pkg" / ".a.py.swp"
+        tmp.write_text("def alpha_renamed():\n    return 2\n")
+        os.replace(tmp, repo / "pkg" / "a.py")
+        assert _until(lambda: ("pkg/a.py", "alpha_renamed") in _names(ix))
+        assert ("pkg/a.py", "alpha") not in _names(ix)
+        assert not any(p.endswith(".swp") for p, _ in _names(ix))
+
+        (repo / "pkg" / "b.py").unlink()
+        assert _until(lambda: not any(p == "pkg/b.py" for p, _ in _names(ix)))
+
+        (repo / "ignored").mkdir()
+        (repo / "ignored" / "x.py").write_text("def hidden():\n    pass\n")
+        (repo / "pkg" / "c.py").write_text("def gamma():\n    pass\n")
+        assert _until(lambda: ("pkg/c.py", "gamma") in _names(ix))
+        assert w.wait_idle()
+        assert not any(p.startswith("ignored/") for p, _ in _names(ix))
+
+
+def test_directory_moves_and_deletes(repo: Path, tmp_path: Path) -> None:
+    ix = tmp_path / "ix"
+    with Watcher(repo, str(ix), debounce=0.05) as w:
+        assert w.wait_idle()
+        sub = repo / "lib" / "deep"
+        sub.mkdir(parents=True)
+        for n in range(5):
+            (sub / f"m{n}.py").write_text(f"def f{n}():\n    pass\n")
+        assert _until(lambda: ("lib/deep/m4.py", "f4") in _names(ix))
+        (repo / "lib").rename(repo / "moved")
+        assert _until(lambda: ("moved/deep/m4.py", "f4") in _names(ix)
+                      and not any(p.startswith("lib/") for p, _ in _names(ix)))
+        shutil.rmtree(repo / "moved")
+        assert _until(lambda: not any(p.startswith("moved/") for p, _ in _names(ix)))
+        assert w.state().last_error == ""
+
+
+def test_branch_switch_converges(tmp_path: Path) -> None:
+    """git checkout of another branch rewrites many files at once: the index must end up equal
+    to a fresh index of the final tree (no lost update)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "-C", str(root)]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    for n in range(300):
+        (root / f"m{n}.py").write_text(f"def main_{n}():\n    pass\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "main"], check=True)
+    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    for n in range(300):
+        if n % 3 == 0:
+            (root / f"m{n}.py").unlink()
+        else:
+            (root / f"m{n}.py").write_text(f"def feature_{n}():\n    pass\n")
+    for n in range(300, 400):
+        (root / f"m{n}.py").write_text(f"def feature_{n}():\n    pass\n")
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "feature"], check=True)
+    subprocess.run([*git, "checkout", "-q", "main"], check=True)
+
+    ix = tmp_path / "ix"
+    with Watcher(root, str(ix), debounce=0.1) as w:
+        assert w.wait_idle(60)
+        for _ in range(3):  # switch back and forth; each switch rewrites ~400 files
+            subprocess.run([*git, "checkout", "-q", "feature"], check=True)
+            subprocess.run([*git, "checkout", "-q", "main"], check=True)
+        subprocess.run([*git, "checkout", "-q", "feature"], check=True)
+        time.sleep(0.5)
+        assert w.wait_idle(120)
+    fresh = tmp_path / "fresh"
+    index_repository(root, str(fresh))
+    assert _names(ix) == _names(fresh)
+    assert any(q == "feature_350" for _, q in _names(ix))
