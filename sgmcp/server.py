@@ -88,8 +88,6 @@ def build_server(service: SearchService) -> MCPServer:
         context = context_of(current_file, recent_files)
         fetch = k * 3
         notes = [f"routed as {decision.intent} (confidence {decision.confidence:.2f})"]
-        if rerank:
-            notes.append("rerank is not enabled on this server; results are in hybrid order")
         if decision.intent == "find_definition" and decision.symbol:
             def run(engine):
                 return engine.find_definition(decision.symbol, fetch) or engine.semantic_search(query, fetch)
@@ -100,7 +98,7 @@ def build_server(service: SearchService) -> MCPServer:
             def run(engine):
                 return engine.semantic_search(query, fetch)
         return service.answer(query, decision.intent, run, k=k, max_tokens=max_tokens, client=_client(ctx),
-                              context=context, notes=notes)
+                              context=context, notes=notes, rerank=rerank)
 
     @tool()
     def semantic_search(query: Query, k: K = 10, current_file: FilePath = None,
@@ -109,9 +107,8 @@ def build_server(service: SearchService) -> MCPServer:
         """Find code by what it does, described in words ("turn a markdown table into html rows"):
         dense vectors fused with BM25 over split identifiers, symbol names and paths."""
         context = context_of(current_file, recent_files)
-        notes = ["rerank is not enabled on this server; results are in hybrid order"] if rerank else []
         return service.answer(query, "find_implementation", lambda e: e.semantic_search(query, k * 3), k=k,
-                              max_tokens=max_tokens, client=_client(ctx), context=context, notes=notes)
+                              max_tokens=max_tokens, client=_client(ctx), context=context, rerank=rerank)
 
     @tool()
     def find_definition(symbol: Symbol, k: K = 5, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> SearchResponse:

@@ -4,6 +4,7 @@ has already been shown. Tools in ``server.py`` are thin wrappers over this class
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from indexer.watch import Watcher
 from .context import AgentContext, apply_context
 from .engine import DEFAULT_MAX_TOKENS, Engine, QueryError
 from .models import IndexState, Result, SearchResponse
+from .rerank import LLMReranker
 
 log = logging.getLogger("sgmcp")
 SEEN_PER_CLIENT = 200
@@ -28,11 +30,19 @@ class SearchService:
         self.encoder = load_encoder(model)  # cheap: weights load on first use
         self.engine = Engine(root, index_dir, encoder=self.encoder)
         self.watcher: Watcher | None = None
+        self.rerank_by_default = os.environ.get("SGMCP_RERANK", "0") not in ("0", "", "false")
+        self._reranker: LLMReranker | None = None
         self._seen: OrderedDict[str, set[tuple[str, int]]] = OrderedDict()
         if watch:
             self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
                                    reconcile_first=True).start()
         threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
+
+    @property
+    def reranker(self) -> LLMReranker:
+        if self._reranker is None:
+            self._reranker = LLMReranker()
+        return self._reranker
 
     def close(self) -> None:
         if self.watcher is not None:
@@ -72,13 +82,18 @@ class SearchService:
     # ---- answering -----------------------------------------------------------------------
     def answer(self, query: str, intent: str, run: Callable[[Engine], list[Result]], *, k: int = 10,
                max_tokens: int = DEFAULT_MAX_TOKENS, client: str = "", context: AgentContext | None = None,
-               notes: list[str] | None = None) -> SearchResponse:
+               notes: list[str] | None = None, rerank: bool = False) -> SearchResponse:
         started = time.perf_counter()
         state = self.state()
         if state.state in ("building", "missing"):
             return SearchResponse(query=query, intent=intent, results=[], took_ms=0.0, index=state,
                                   notes=[state.note])
         results = run(self.engine)
+        notes = list(notes or [])
+        if rerank or self.rerank_by_default:
+            outcome = self.reranker.rerank(query, results)
+            results = outcome.results
+            notes.append(outcome.note)
         if context is not None:
             results = apply_context(results, context, self.engine.graph, self._seen.get(client, set()))
         results = results[:k]
