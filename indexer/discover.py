@@ -69,6 +69,8 @@ class _IgnoreRules:
             self._specs[rel_dir] = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
+        if self._top is None and not self._specs:
+            return False
         probe = rel_path + "/" if is_dir else rel_path
         verdict: bool | None = None
         if self._top is not None:
@@ -96,7 +98,7 @@ def discover(root: str | os.PathLike[str], max_file_bytes: int = DEFAULT_MAX_FIL
     """Walk ``root`` without following symlinks; return candidate files (by name and size only;
     content checks happen when a file is read, see :func:`content_skip_reason`)."""
     walker = _Walker(Path(root).resolve(), max_file_bytes)
-    walker.walk(walker.root)
+    walker.walk("")
     return walker.found
 
 
@@ -109,46 +111,54 @@ def discover_paths(root: str | os.PathLike[str], paths: Iterable[str],
         parts = [p for p in rel.split("/") if p]
         if not parts or ".." in parts:
             continue
-        parent = walker.root
-        if not all(walker.enter(parent := parent / part, keep_quiet=True) for part in parts[:-1]):
+        if not all(walker.enter("/".join(parts[: i + 1]), quiet=True) for i in range(len(parts) - 1)):
             continue  # an ancestor directory is ignored, vendored or a symlink
-        target = walker.root.joinpath(*parts)
-        if target.is_dir() and not target.is_symlink():
-            if walker.enter(target, keep_quiet=False):
-                walker.walk(target)
-        elif target.exists() or target.is_symlink():
-            walker.file(target)
+        rel = "/".join(parts)
+        full = walker.abs(rel)
+        if os.path.isdir(full) and not os.path.islink(full):
+            if walker.enter(rel, quiet=False):
+                walker.walk(rel)
+        elif os.path.lexists(full):
+            walker.file(rel)
     return walker.found
 
 
+def _parent(rel: str) -> str:
+    return rel.rsplit("/", 1)[0] if "/" in rel else ""
+
+
 class _Walker:
+    """Walks with os.scandir on plain strings: on large trees the per-entry cost is what counts."""
+
     def __init__(self, root: Path, max_file_bytes: int) -> None:
         self.root, self.max_file_bytes = root, max_file_bytes
+        self._root_str = str(root)
         self.rules = _IgnoreRules(root)
         self.found = Discovery()
         self._loaded: set[str] = set()
 
-    def _rel(self, path: Path) -> str:
-        return _rel(self.root, path)
+    def abs(self, rel: str) -> str:
+        return f"{self._root_str}/{rel}" if rel else self._root_str
 
-    def _load_rules(self, abs_dir: Path) -> None:
-        rel_dir = self._rel(abs_dir)
-        if rel_dir not in self._loaded:
-            self._loaded.add(rel_dir)
-            if rel_dir:
-                self._load_rules(abs_dir.parent)
-            self.rules.load_dir(rel_dir, abs_dir)
+    def _load_rules(self, rel_dir: str, has_gitignore: bool | None = None) -> None:
+        if rel_dir in self._loaded:
+            return
+        self._loaded.add(rel_dir)
+        if rel_dir:
+            self._load_rules(_parent(rel_dir))
+        if has_gitignore is not False:
+            self.rules.load_dir(rel_dir, Path(self.abs(rel_dir)))
 
-    def enter(self, abs_dir: Path, keep_quiet: bool) -> bool:
-        """Whether to descend into ``abs_dir``; reports why not (unless ``keep_quiet``)."""
-        self._load_rules(abs_dir.parent)
-        name, rel = abs_dir.name, self._rel(abs_dir)
+    def enter(self, rel: str, quiet: bool, is_link: bool | None = None) -> bool:
+        """Whether to descend into directory ``rel``; reports why not (unless ``quiet``)."""
+        self._load_rules(_parent(rel))
+        name = rel.rsplit("/", 1)[-1]
         reason = None
         if not _printable(name):
             reason, rel = "undecodable file name", _safe(rel)
         elif name in _IGNORED_DIRS:
             return False
-        elif abs_dir.is_symlink():
+        elif is_link if is_link is not None else os.path.islink(self.abs(rel)):
             reason = "symlink to a directory (not followed)"
         elif name in _VENDORED_DIRS:
             reason, rel = "vendored", rel + "/"
@@ -156,40 +166,56 @@ class _Walker:
             return False
         if reason is None:
             return True
-        if not keep_quiet:
+        if not quiet:
             self.found.skip(rel, reason)
         return False
 
-    def walk(self, top: Path) -> None:
-        def on_error(err: OSError) -> None:
-            self.found.skip(self._rel(Path(err.filename or "")), f"unreadable: {err.strerror}")
+    def walk(self, top: str) -> None:
+        stack = [top]
+        while stack:
+            rel_dir = stack.pop()
+            try:
+                with os.scandir(self.abs(rel_dir)) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError as err:
+                self.found.skip(rel_dir, f"unreadable: {err.strerror}")
+                continue
+            self._load_rules(rel_dir, any(e.name == ".gitignore" for e in entries))
+            subdirs = []
+            for entry in entries:
+                rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    is_link = not is_dir and entry.is_symlink()
+                    link_to_dir = is_link and entry.is_dir()
+                except OSError:
+                    is_dir = is_link = link_to_dir = False
+                if is_dir or link_to_dir:
+                    if self.enter(rel, quiet=False, is_link=link_to_dir):
+                        subdirs.append(rel)
+                else:
+                    self.file(rel, entry)
+            stack.extend(reversed(subdirs))
 
-        for dirpath, dirnames, filenames in os.walk(top, onerror=on_error):
-            abs_dir = Path(dirpath)
-            self._load_rules(abs_dir)
-            dirnames[:] = [d for d in sorted(dirnames) if self.enter(abs_dir / d, keep_quiet=False)]
-            for name in sorted(filenames):
-                self.file(abs_dir / name)
-
-    def file(self, path: Path) -> None:
-        self._load_rules(path.parent)
-        name, rel = path.name, self._rel(path)
+    def file(self, rel: str, entry: os.DirEntry | None = None) -> None:
+        name = rel.rsplit("/", 1)[-1]
         if not _printable(name):
             self.found.skip(_safe(rel), "undecodable file name")
             return
-        if self.rules.ignored(rel, is_dir=False) or name in (".gitignore", ".sgmcpignore"):
+        self._load_rules(_parent(rel))
+        if name in (".gitignore", ".sgmcpignore") or self.rules.ignored(rel, is_dir=False):
             return
         reason = _name_skip_reason(name)
         if reason:
             self.found.skip(rel, reason)
             return
         try:
-            st = os.lstat(path)
+            st = entry.stat(follow_symlinks=False) if entry is not None else os.lstat(self.abs(rel))
         except OSError as err:
             self.found.skip(rel, f"unreadable: {err.strerror}")
             return
         if stat.S_ISLNK(st.st_mode):
-            self.found.skip(rel, _symlink_reason(self.root, path))
+            self.found.skip(rel, _symlink_reason(self.root, Path(self.abs(rel))))
         elif not stat.S_ISREG(st.st_mode):
             self.found.skip(rel, "not a regular file")
         elif st.st_size > self.max_file_bytes:
@@ -205,7 +231,8 @@ def content_skip_reason(path: str, data: bytes) -> str | None:
         return "binary"
     if _GENERATED_MARK.search(data[:1024]):
         return "generated"
-    if data.count(b"\n") < 5 and len(data) > 5000 or (len(data) > 20000 and len(data) / (data.count(b"\n") + 1) > 400):
+    lines = data.count(b"\n") + 1
+    if (lines < 5 and len(data) > 5000) or (len(data) > 20000 and len(data) / lines > 400):
         return "minified"
     return None
 
@@ -214,7 +241,7 @@ def _name_skip_reason(name: str) -> str | None:
     lower = name.lower()
     if name in _LOCK_FILES or lower.endswith(".lock"):
         return "lock file"
-    if Path(lower).suffix in _BINARY_SUFFIXES:
+    if os.path.splitext(lower)[1] in _BINARY_SUFFIXES:
         return "binary"
     if _MINIFIED_NAME.search(lower):
         return "minified"
@@ -231,11 +258,6 @@ def _symlink_reason(root: Path, link: Path) -> str:
     if not target.is_relative_to(root):
         return "symlink out of the root (not followed)"
     return "symlink (its target is indexed in place)"
-
-
-def _rel(root: Path, path: Path) -> str:
-    rel = os.path.relpath(path, root)
-    return "" if rel == "." else rel.replace(os.sep, "/")
 
 
 def _printable(name: str) -> bool:

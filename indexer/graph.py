@@ -79,7 +79,8 @@ class Graph:
             self._refs_by_name[name.lower()].append(ref)
             if enc:
                 self._refs_by_enclosing[enc].append(ref)
-        files = snapshot.arrow("files", ["path", "language"]).to_pydict()
+        files = (snapshot.tables["files"].search().where("skipped = ''").select(["path", "language"])
+                 .limit(None).to_arrow().to_pydict())
         self.files: dict[str, str] = dict(zip(files["path"], files["language"]))
         resolver = ImportResolver(self.files)
         self.imports: dict[str, list[ImportEdge]] = defaultdict(list)

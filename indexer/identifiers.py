@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # Boundaries inside one alphanumeric run: fooBar, HTTPServer, utf8Decode, v2Api.
@@ -20,10 +21,15 @@ def split_identifier(identifier: str) -> list[str]:
 def split_text(text: str) -> str:
     """Every identifier in ``text`` split into words; whole compound identifiers are kept too,
     so an exact ``parse_config`` query still scores higher than its words scattered apart."""
-    out: list[str] = []
-    for run in re.findall(r"[A-Za-z0-9_]+", text):
-        parts = split_identifier(run)
-        if len(parts) > 1:
-            out.append(run.lower().replace("_", ""))
-        out.extend(parts)
-    return " ".join(out)
+    return " ".join(filter(None, map(_split_run, _RUN.findall(text))))
+
+
+_RUN = re.compile(r"[A-Za-z0-9_]+")
+
+
+@lru_cache(maxsize=1 << 16)  # code repeats its identifiers; this is the indexer's hottest loop
+def _split_run(run: str) -> str:
+    parts = split_identifier(run)
+    if len(parts) > 1:
+        return " ".join((run.lower().replace("_", ""), *parts))
+    return " ".join(parts)

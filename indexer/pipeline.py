@@ -65,7 +65,7 @@ def _read_and_parse(root: str, entry: FileEntry, known_digest: str | None) -> _F
     try:
         data = (Path(root) / entry.path).read_bytes()
     except OSError as err:  # vanished or unreadable since discovery
-        result.skip = f"unreadable: {err.strerror or err}"
+        result.skip = f"unreadable: {err.strerror or err}"  # transient: not remembered (no digest)
         return result
     result.digest = content_hash(data)
     if result.digest == known_digest:
@@ -132,6 +132,10 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
                 summary.skipped_files.append((path, r.skip))
                 if path in known:
                     batch.removed_paths.add(path)
+                if r.digest:  # remembered, so an unchanged binary/minified file is not read again
+                    batch.files.append({"path": path, "language": "", "content_hash": r.digest,
+                                        "size": r.entry.size, "mtime_ns": r.entry.mtime_ns, "lines": 0,
+                                        "syntax_errors": False, "skipped": r.skip})
                 continue
             if r.parsed is None:  # same content, new mtime: refresh the file row only
                 batch.removed_paths.add(path)
@@ -140,6 +144,9 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
                 continue
             batch.removed_paths.add(path)
             _add_parsed(batch, r)
+        redone = {r.entry.path for r in results}
+        summary.skipped_files.extend((e.path, known[e.path]["skipped"]) for e in found.files
+                                     if e.path not in redone and known.get(e.path, {}).get("skipped"))
         summary.parsed = len(results) - touched - sum(1 for r in results if r.skip)
         summary.unchanged = len(found.files) - len(todo) + touched
         summary.deleted = len(deleted)
@@ -200,7 +207,7 @@ def _add_parsed(batch: Batch, r: _FileResult) -> None:
     path = r.entry.path
     batch.files.append({"path": path, "language": parsed.language, "content_hash": r.digest,
                         "size": r.entry.size, "mtime_ns": r.entry.mtime_ns, "lines": r.lines,
-                        "syntax_errors": parsed.syntax_errors})
+                        "syntax_errors": parsed.syntax_errors, "skipped": ""})
     for c in parsed.chunks:
         text = search_text(c)
         batch.chunks.append({
@@ -257,9 +264,9 @@ def _embed(store: IndexStore, batch: Batch, encoder: "Encoder", commit: Any, pro
 
 def _count(store: IndexStore, summary: IndexSummary) -> None:
     snap = store.snapshot()
-    summary.files = snap.tables["files"].count_rows()
+    summary.files = snap.tables["files"].count_rows("skipped = ''")
     summary.chunks = snap.tables["chunks"].count_rows()
     summary.symbols = snap.tables["symbols"].count_rows()
     summary.references = snap.tables["refs"].count_rows()
     summary.imports = snap.tables["imports"].count_rows()
-    summary.lines = sum(snap.arrow("files", ["lines"]).column("lines").to_pylist())
+    summary.lines = sum(snap.arrow("files", ["lines"]).column("lines").to_pylist())  # skipped rows hold 0

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DIM = 384
 DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
 OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
@@ -36,7 +36,8 @@ def _schemas(dim: int) -> dict[str, pa.Schema]:
     s, i32, i64 = pa.string(), pa.int32(), pa.int64()
     return {
         "files": pa.schema([("path", s), ("language", s), ("content_hash", s), ("size", i64),
-                            ("mtime_ns", i64), ("lines", i32), ("syntax_errors", pa.bool_())]),
+                            ("mtime_ns", i64), ("lines", i32), ("syntax_errors", pa.bool_()),
+                            ("skipped", s)]),  # why a file's content is not indexed ("" = indexed)
         "chunks": pa.schema([
             ("id", s), ("path", s), ("language", s), ("kind", s), ("name", s), ("qualname", s),
             ("container", s), ("start_line", i32), ("end_line", i32), ("signature", s), ("parameters", s),

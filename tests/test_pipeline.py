@@ -125,6 +125,8 @@ def test_broken_syntax_and_bad_bytes_still_index(tmp_path: Path) -> None:
     assert {"fine", "after", "cafe"} <= symbols
     assert step.syntax_errors >= 1
     assert ("blob.py", "binary") in step.skipped_files
+    again = index_repository(root, str(tmp_path / "ix"))  # the binary is remembered, not read again
+    assert again.parsed == 0 and ("blob.py", "binary") in again.skipped_files and again.files == 3
 
 
 CRASH_SCRIPT = """
