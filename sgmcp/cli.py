@@ -13,8 +13,12 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    if argv and argv[0] in ("train", "eval"):  # their own CLIs parse the rest, -h included
+        args = argparse.Namespace(func=cmd_train if argv[0] == "train" else cmd_eval, rest=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.func(args)
     except KeyboardInterrupt:
@@ -70,6 +74,12 @@ def _build_parser() -> argparse.ArgumentParser:
     _index_options(wt)
     wt.add_argument("--no-vectors", action="store_true", help="structural index only")
     wt.set_defaults(func=cmd_watch)
+
+    for name, helptext in (("train", "mine pairs, fine-tune the encoder, export an adapter (see `sgmcp train -h`)"),
+                           ("eval", "benchmarks, query suites, transcript replay, reports (see `sgmcp eval -h`)")):
+        sp = sub.add_parser(name, help=helptext, add_help=False)
+        sp.add_argument("rest", nargs=argparse.REMAINDER)
+        sp.set_defaults(func=cmd_train if name == "train" else cmd_eval)
 
     st = sub.add_parser("status", help="what the index holds")
     st.add_argument("path")
@@ -212,6 +222,18 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"watching {os.path.abspath(args.path)} (Ctrl-C to stop)", file=sys.stderr)
         while True:
             time.sleep(3600)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from trainer.cli import main as train_main
+
+    return train_main(args.rest) or 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals.cli import main as eval_main
+
+    return eval_main(args.rest) or 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -42,7 +42,7 @@ class Engine:
                  model: str | None = None, encoder: Encoder | None = None) -> None:
         self.root = Path(root).resolve()
         self.index_uri = index_dir or default_index_dir(self.root)
-        self.store = IndexStore(self.index_uri)
+        self._store: IndexStore | None = None
         self.model_spec = model
         self.weights = dict(HYBRID_WEIGHTS)
         self._snapshot: Snapshot | None = None
@@ -53,6 +53,14 @@ class Engine:
         self._encoder_lock = threading.Lock()
 
     # ---- index state ---------------------------------------------------------------------
+    @property
+    def store(self) -> IndexStore:
+        """Opened on first use: importing lancedb takes a second, which start-up should not wait for."""
+        with self._lock:
+            if self._store is None:
+                self._store = IndexStore(self.index_uri)
+            return self._store
+
     def refresh(self) -> bool:
         """Pick up a newer commit, if any. Returns True when the view changed."""
         commit = self.store.last_commit()

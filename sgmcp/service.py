@@ -33,10 +33,10 @@ class SearchService:
         self.rerank_by_default = os.environ.get("SGMCP_RERANK", "0") not in ("0", "", "false")
         self._reranker: LLMReranker | None = None
         self._seen: OrderedDict[str, set[tuple[str, int]]] = OrderedDict()
+        threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
         if watch:
             self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
                                    reconcile_first=True).start()
-        threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
 
     @property
     def reranker(self) -> LLMReranker:
@@ -49,8 +49,15 @@ class SearchService:
             self.watcher.stop()
 
     def _warm_up(self) -> None:
-        """Load the encoder before the first semantic query needs it. One torch thread: on a small
-        machine, two threads collapse when anything else runs, and answers must stay fast."""
+        """Open the index and load the graph and encoder before the first query needs them, while
+        the client is still initialising. One torch thread: on a small machine, two threads
+        collapse when anything else runs, and answers must stay fast."""
+        try:
+            if self.engine.store.last_commit() is not None:
+                self.engine.refresh()
+                self.engine.graph  # noqa: B018  (builds the in-memory graph)
+        except Exception:
+            log.debug("index warm-up failed", exc_info=True)
         try:
             import torch
 
