@@ -156,6 +156,10 @@ def load_encoder(spec: str | None = None) -> Encoder:
     ``base``: the untrained base encoder; ``default``: the shipped fine-tuned adapter when there is one,
     else the base; a directory: a model (config.json) or a peft adapter (adapter_config.json) on the base."""
     spec = spec or os.environ.get("SGMCP_MODEL") or "default"
+    if spec.startswith("voyage:"):
+        from .remote_encoder import VoyageEncoder
+
+        return VoyageEncoder(spec.split(":", 1)[1])
     speed = _speed()
     if spec == "base" or (spec == "default" and not (SHIPPED_ADAPTER / "adapter_config.json").exists()):
         return TransformerEncoder(base_model_dir(), name=BASE_NAME, **speed)
@@ -169,4 +173,5 @@ def load_encoder(spec: str | None = None) -> Encoder:
                                   name=BASE_NAME if base_dir == base_model_dir() else None, **speed)
     if (path / "config.json").exists():
         return TransformerEncoder(path, **speed)
-    raise EncoderError(f"unknown encoder {spec!r}: use 'base', 'default', or a model/adapter directory")
+    raise EncoderError(f"unknown encoder {spec!r}: use 'base', 'default', 'voyage:MODEL', "
+                       "or a model/adapter directory")
