@@ -18,6 +18,7 @@ from indexer.store import IndexStore, Snapshot
 from .models import IndexState, Result, SearchResponse
 from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_path
 from .snippets import fit_budget, numbered
+from .chunkcache import IN_MEMORY_MAX_ROWS, ChunkCache
 
 _CHUNK_COLUMNS = ["id", "path", "language", "kind", "name", "qualname", "container", "start_line", "end_line",
                   "signature", "code", "definition_id"]
@@ -26,7 +27,7 @@ _KIND_RANK = {"class": 0, "struct": 0, "interface": 0, "trait": 0, "enum": 0, "p
               "method": 1, "impl": 2, "type": 2, "module": 3, "namespace": 3, "constant": 4, "macro": 4}
 DEFAULT_MAX_TOKENS = 4000
 # Weighted reciprocal-rank fusion; tuned on development data (evals/tune_fusion.py, docs/benchmarks.md).
-HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.3, "name": 0.5, "symbol": 1.5, "path": 0.3}
+HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.1, "name": 0.0, "symbol": 1.5, "path": 0.3}
 LEXICAL_WEIGHTS = {"bm25": 1.0, "symbol": 1.5, "name": 1.0, "path": 0.5}
 SNIPPET_LINES = 16
 
@@ -48,6 +49,7 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._graph: Graph | None = None
         self._given_encoder = encoder
+        self._chunks: ChunkCache | None = None
         self._encoder: Encoder | None = None
         self._lock = threading.RLock()  # tools run in worker threads; build shared state once
         self._encoder_lock = threading.Lock()
@@ -70,7 +72,7 @@ class Engine:
             snapshot = self.store.snapshot()
             if self._snapshot is None or snapshot.commit.encoder != self._snapshot.commit.encoder:
                 self._encoder = None
-            self._snapshot, self._graph = snapshot, None
+            self._snapshot, self._graph, self._chunks = snapshot, None, None
             return True
 
     @property
@@ -183,9 +185,21 @@ class Engine:
 
     def _dense(self, query: str, limit: int) -> list[dict[str, Any]]:
         vector = self.encoder.embed_queries([query])[0]
+        cache = self.chunks
+        if cache.matrix is not None:
+            return cache.nearest(vector, limit, _CHUNK_COLUMNS)
         table = self.snapshot.tables["chunks"]
         return (table.search(vector, vector_column_name="vector").distance_type("cosine")
                 .select(_CHUNK_COLUMNS).limit(limit).to_list())
+
+    @property
+    def chunks(self) -> ChunkCache:
+        """The snapshot's chunk lookups (and vectors, unless the index is too large) in memory."""
+        with self._lock:
+            if self._chunks is None:
+                table = self.snapshot.tables["chunks"]
+                self._chunks = ChunkCache(table, self.has_vectors and table.count_rows() <= IN_MEMORY_MAX_ROWS)
+            return self._chunks
 
     def _lexical_lists(self, query: str, limit: int) -> dict[str, list[dict[str, Any]]]:
         lists: dict[str, list[dict[str, Any]]] = {"bm25": self._bm25(query, limit)}
@@ -213,13 +227,11 @@ class Engine:
             return []
 
     def _chunks_where(self, column: str, values: list[str], extra: list[str] | None = None) -> list[dict[str, Any]]:
-        if not values:
-            return []
-        quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-        rows = (self.snapshot.tables["chunks"].search().where(f"{column} IN ({quoted})")
-                .select(_CHUNK_COLUMNS + (extra or [])).limit(len(values) * 20).to_list())
-        order = {v: i for i, v in enumerate(values)}
-        return sorted(rows, key=lambda r: (order.get(r[column], 0), r["start_line"]))
+        rows = self.chunks.rows_where(column, values, _CHUNK_COLUMNS + (extra or []))
+        if column == "path":
+            order = {v: i for i, v in enumerate(values)}
+            rows.sort(key=lambda r: (order[r["path"]], r["start_line"]))
+        return rows
 
     def chunks_for_definitions(self, definition_ids: list[str], *, with_vectors: bool = False) -> list[dict[str, Any]]:
         rows = self._chunks_where("definition_id", definition_ids, extra=["vector"] if with_vectors else [])

@@ -56,6 +56,7 @@ class SearchService:
             if self.engine.store.last_commit() is not None:
                 self.engine.refresh()
                 self.engine.graph  # noqa: B018  (builds the in-memory graph)
+                self.engine.chunks  # noqa: B018
         except Exception:
             log.debug("index warm-up failed", exc_info=True)
         try:
