@@ -7,6 +7,7 @@ import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .identifiers import split_identifier
@@ -63,34 +64,83 @@ class Graph:
         self.symbols: dict[str, Symbol] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
         self._by_path: dict[str, list[str]] = defaultdict(list)
-        for row in snapshot.arrow("symbols").to_pylist():
-            row.pop("name_lower", None)
-            sym = Symbol(**row)
+        self._by_word: dict[str, set[str]] | None = None
+        self._refs: dict[str, list[Any]] = {}  # columns; Ref objects are made only for rows a query returns
+        self._dead: set[int] = set()  # ref rows replaced by a later commit
+        self._refs_by_name: dict[str, list[int]] = defaultdict(list)
+        self._refs_by_enclosing: dict[str, list[int]] = defaultdict(list)
+        self._refs_by_path: dict[str, list[int]] = defaultdict(list)
+        self.files: dict[str, str] = {}
+        self._import_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._load(snapshot, None)
+
+    def apply(self, snapshot: Snapshot, paths: set[str]) -> None:
+        """Bring the graph to ``snapshot`` when only ``paths`` changed since the one it holds
+        (a watcher's batch): milliseconds, where a reload of a large repository takes a second."""
+        self._load(snapshot, paths)
+
+    def _load(self, snapshot: Snapshot, paths: set[str] | None) -> None:
+        where = None
+        if paths is not None:
+            quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
+            where = f"path IN ({quoted})" if quoted else "false"
+            for path in paths:
+                for sym_id in self._by_path.pop(path, []):
+                    sym = self.symbols.pop(sym_id, None)
+                    if sym is not None:
+                        self._by_name[sym.name.lower()].remove(sym_id)
+                self._dead.update(self._refs_by_path.pop(path, []))
+                self._import_rows.pop(path, None)
+                self.files.pop(path, None)
+            self._by_word = None
+
+        def rows(table: str, columns: list[str] | None = None, extra: str | None = None) -> dict[str, list]:
+            query = snapshot.tables[table].search()
+            conditions = [c for c in (where, extra) if c]
+            if conditions:
+                query = query.where(" AND ".join(f"({c})" for c in conditions))
+            if columns:
+                query = query.select(columns)
+            return query.limit(None).to_arrow().to_pydict()
+
+        cols = rows("symbols")
+        fields = list(Symbol.__dataclass_fields__)
+        for values in zip(*(cols[f] for f in fields)):
+            sym = Symbol(*values)
             self.symbols[sym.id] = sym
             self._by_name[sym.name.lower()].append(sym.id)
             self._by_path[sym.path].append(sym.id)
-        self._by_word: dict[str, set[str]] | None = None
-        self._refs_by_name: dict[str, list[Ref]] = defaultdict(list)
-        self._refs_by_enclosing: dict[str, list[Ref]] = defaultdict(list)
-        cols = snapshot.arrow("refs").to_pydict()
-        for name, kind, path, line, col, enc in zip(cols["name"], cols["kind"], cols["path"], cols["line"],
-                                                    cols["col"], cols["enclosing_id"]):
-            ref = Ref(name, kind, path, line, col, enc)
-            self._refs_by_name[name.lower()].append(ref)
+
+        cols = rows("refs", ["name", "kind", "path", "line", "col", "enclosing_id"])
+        base = len(self._refs.get("name", ()))
+        for key, values in cols.items():
+            self._refs.setdefault(key, []).extend(values)
+        for i, (name, enc, path) in enumerate(zip(cols["name"], cols["enclosing_id"], cols["path"]), base):
+            self._refs_by_name[name.lower()].append(i)
+            self._refs_by_path[path].append(i)
             if enc:
-                self._refs_by_enclosing[enc].append(ref)
-        files = (snapshot.tables["files"].search().where("skipped = ''").select(["path", "language"])
-                 .limit(None).to_arrow().to_pydict())
-        self.files: dict[str, str] = dict(zip(files["path"], files["language"]))
+                self._refs_by_enclosing[enc].append(i)
+
+        files = rows("files", ["path", "language"], extra="skipped = ''")
+        self.files.update(zip(files["path"], files["language"]))
+        for row in _rows_of(rows("imports")):
+            self._import_rows[row["path"]].append(row)
+        # Resolution depends on which files exist, so edges are recomputed (cheap: cached per module).
         resolver = ImportResolver(self.files)
         self.imports: dict[str, list[ImportEdge]] = defaultdict(list)
         self._importers: dict[str, list[ImportEdge]] = defaultdict(list)
-        for row in snapshot.arrow("imports").to_pylist():
-            edge = ImportEdge(row["path"], row["module"], row["line"], tuple(row["names"] or ()),
-                              resolver.resolve(row["module"], row["path"]))
-            self.imports[edge.path].append(edge)
-            if edge.resolved:
-                self._importers[edge.resolved].append(edge)
+        for path, import_rows in self._import_rows.items():
+            for row in import_rows:
+                edge = ImportEdge(path, row["module"], row["line"], tuple(row["names"] or ()),
+                                  resolver.resolve(row["module"], path))
+                self.imports[path].append(edge)
+                if edge.resolved:
+                    self._importers[edge.resolved].append(edge)
+
+    @property
+    def needs_reload(self) -> bool:
+        """Many replaced reference rows: a fresh load is smaller and faster than more patching."""
+        return len(self._dead) > 50_000 and len(self._dead) * 2 > len(self._refs.get("name", ()))
 
     # ---- definitions ---------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -151,14 +201,19 @@ class Graph:
         return best
 
     # ---- references ----------------------------------------------------------------------
+    def _ref(self, i: int) -> Ref:
+        c = self._refs
+        return Ref(c["name"][i], c["kind"][i], c["path"][i], c["line"][i], c["col"][i], c["enclosing_id"][i])
+
     def references(self, name: str) -> list[Ref]:
-        return self._refs_by_name.get(name.lower(), [])
+        return [self._ref(i) for i in self._refs_by_name.get(name.lower(), []) if i not in self._dead]
 
     def callers(self, name: str) -> list[tuple[Ref, Symbol | None]]:
         return [(r, self.symbols.get(r.enclosing_id)) for r in self.references(name) if r.kind == "call"]
 
     def callees(self, symbol_id: str) -> list[Ref]:
-        return [r for r in self._refs_by_enclosing.get(symbol_id, []) if r.kind == "call"]
+        return [self._ref(i) for i in self._refs_by_enclosing.get(symbol_id, [])
+                if self._refs["kind"][i] == "call" and i not in self._dead]
 
     # ---- imports -------------------------------------------------------------------------
     def importers(self, path: str) -> list[ImportEdge]:
@@ -166,6 +221,11 @@ class Graph:
 
     def imported_by(self, path: str) -> list[ImportEdge]:
         return self.imports.get(path, [])
+
+
+def _rows_of(columns: dict[str, list]) -> list[dict[str, Any]]:
+    keys = list(columns)
+    return [dict(zip(keys, values)) for values in zip(*(columns[k] for k in keys))]
 
 
 def _stem(word: str) -> str:
@@ -189,15 +249,27 @@ class ImportResolver:
         self._files = set(files)
         self._by_stem: dict[str, list[str]] = defaultdict(list)  # last path component without extension
         self._dirs: dict[str, list[str]] = defaultdict(list)  # directory -> files
+        self._dirs_by_name: dict[str, list[str]] = defaultdict(list)  # last component -> directories
+        self._cache: dict[tuple[str, str, str | None], str | None] = {}
         for path in sorted(self._files):  # sorted: ties resolve the same way in every process
             base = path.rsplit("/", 1)[-1]
             self._by_stem[base.split(".", 1)[0]].append(path)
             self._dirs[posixpath.dirname(path)].append(path)
+        for directory in self._dirs:
+            self._dirs_by_name[directory.rsplit("/", 1)[-1]].append(directory)
 
     def resolve(self, module: str, from_path: str) -> str | None:
         module = module.strip().strip(";").split(" as ")[0].strip()
         if not module:
             return None
+        # Only relative forms depend on where the import is written; the rest resolve once per module.
+        relative = module.startswith(".") or "/" in module or module.endswith((".h", ".hpp", ".js", ".php", ".rb"))
+        key = (module, posixpath.dirname(from_path) if relative else "", _family(from_path))
+        if key not in self._cache:
+            self._cache[key] = self._resolve(module, from_path)
+        return self._cache[key]
+
+    def _resolve(self, module: str, from_path: str) -> str | None:
         here = posixpath.dirname(from_path)
         family = _family(from_path)
         if module.startswith("."):
@@ -262,7 +334,8 @@ class ImportResolver:
     def _package_dir(self, rel: str, family: str | None, suffix: bool = False) -> str | None:
         """The index file (or else the first file of the importer's family) of the directory
         ``rel``, or, with ``suffix``, of the shortest directory whose path ends with ``rel``."""
-        dirs = sorted((d for d in self._dirs if d == rel or (suffix and d.endswith("/" + rel))),
+        candidates = self._dirs_by_name.get(rel.rsplit("/", 1)[-1], [])
+        dirs = sorted((d for d in candidates if d == rel or (suffix and d.endswith("/" + rel))),
                       key=lambda d: (len(d), d))
         for directory in dirs:
             files = [p for p in self._dirs[directory] if family is None or _family(p) == family]
@@ -283,5 +356,6 @@ _FAMILIES = {ext: family for family, exts in {
     for ext in exts.split()}
 
 
+@lru_cache(maxsize=1 << 16)
 def _family(path: str) -> str | None:
     return _FAMILIES.get(posixpath.splitext(path)[1].lower())

@@ -29,6 +29,8 @@ _WS = re.compile(r"\s+")
 _MAX_SIGNATURE = 300
 # A function directly inside one of these is a method; inside a namespace or module it stays a function.
 _METHOD_PARENTS = CONTAINER_KINDS - {"namespace", "module"}
+# Every line is in the chunk of each definition around it: nesting multiplies a file's chunk text.
+MAX_DEFINITION_DEPTH = 32
 
 
 @cache
@@ -88,7 +90,8 @@ def parse_source(path: str, source: bytes, spec: LanguageSpec) -> ParsedFile:
                 imp.names.extend(n for n in map(_text, caps.get("import.name", [])) if n not in imp.names)
 
     ordered = sorted(raw_defs.values(), key=lambda d: (d.node.start_byte, -d.node.end_byte))
-    _link_parents(ordered)
+    if _link_parents(ordered) > MAX_DEFINITION_DEPTH:  # hostile or generated: would cost depth x size
+        raise ValueError(f"definitions nested more than {MAX_DEFINITION_DEPTH} levels deep")
     definitions = [_definition(path, spec, d) for d in ordered]
     ids = {id(d): definition.id for d, definition in zip(ordered, definitions)}
 
@@ -121,13 +124,17 @@ def _outer(node: Node, spec: LanguageSpec) -> Node:
     return node
 
 
-def _link_parents(ordered: list[_RawDef]) -> None:
+def _link_parents(ordered: list[_RawDef]) -> int:
+    """Link each definition to its enclosing one; returns the deepest nesting."""
     stack: list[_RawDef] = []
+    deepest = 0
     for d in ordered:
         while stack and stack[-1].node.end_byte <= d.node.start_byte:
             stack.pop()
         d.parent = stack[-1] if stack else None
         stack.append(d)
+        deepest = max(deepest, len(stack))
+    return deepest
 
 
 def _innermost(ordered: list[_RawDef], starts: list[int], pos: int) -> _RawDef | None:

@@ -138,7 +138,7 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
                                         "syntax_errors": False, "skipped": r.skip})
                 continue
             if r.parsed is None:  # same content, new mtime: refresh the file row only
-                batch.removed_paths.add(path)
+                batch.touched_paths.add(path)
                 batch.files.append({**known[path], "mtime_ns": r.entry.mtime_ns, "size": r.entry.size})
                 touched += 1
                 continue

@@ -12,14 +12,14 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DIM = 384
 DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
 OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
@@ -52,7 +52,8 @@ def _schemas(dim: int) -> dict[str, pa.Schema]:
                            ("enclosing_id", s)]),
         "imports": pa.schema([("path", s), ("module", s), ("line", i32), ("names", pa.list_(s))]),
         "commits": pa.schema([("seq", i64), ("schema_version", i32), ("encoder", s), ("dim", i32),
-                              ("versions", s), ("created", pa.float64()), ("note", s)]),
+                              ("versions", s), ("created", pa.float64()), ("note", s),
+                              ("paths", pa.list_(s))]),  # the files whose rows this commit changed
     }
 
 
@@ -65,6 +66,7 @@ class Commit:
     versions: dict[str, int]
     created: float
     note: str
+    paths: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -77,6 +79,9 @@ class Batch:
     symbols: list[dict[str, Any]]
     refs: list[dict[str, Any]]
     imports: list[dict[str, Any]]
+    # Files whose content is unchanged (new mtime only): their ``files`` row is replaced, their
+    # chunks, symbols, refs and imports stay.
+    touched_paths: set[str] = field(default_factory=set)
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         return getattr(self, table)
@@ -104,14 +109,24 @@ class IndexStore:
         return set(self._db.list_tables().tables)
 
     def last_commit(self) -> Commit | None:
+        commits = self._commits()
+        return commits[-1] if commits else None
+
+    def commits_since(self, seq: int) -> list[Commit] | None:
+        """The commits after ``seq``, oldest first; None when some were pruned by compaction (a
+        reader that far behind must reload everything)."""
+        commits = [c for c in self._commits() if c.seq > seq]
+        if commits and commits[0].seq != seq + 1:
+            return None
+        return commits
+
+    def _commits(self) -> list[Commit]:
         if "commits" not in self.table_names():
-            return None
+            return []
         rows = self._db.open_table("commits").to_arrow().to_pylist()
-        if not rows:
-            return None
-        row = max(rows, key=lambda r: r["seq"])
-        return Commit(row["seq"], row["schema_version"], row["encoder"], row["dim"],
-                      json.loads(row["versions"]), row["created"], row["note"])
+        return sorted((Commit(r["seq"], r["schema_version"], r["encoder"], r["dim"], json.loads(r["versions"]),
+                              r["created"], r["note"], tuple(r.get("paths") or ())) for r in rows),
+                      key=lambda c: c.seq)
 
     def snapshot(self) -> "Snapshot":
         """The tables as of the last commit (raises if nothing was ever committed)."""
@@ -170,16 +185,18 @@ class IndexStore:
         commit = self.last_commit()
         schemas = _schemas(self.dim)
         versions: dict[str, int] = {}
-        quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(batch.removed_paths))
         for name in DATA_TABLES:
             table = self._db.open_table(name)
+            paths = batch.removed_paths | batch.touched_paths if name == "files" else batch.removed_paths
+            quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
             if quoted:
                 table.delete(f"path IN ({quoted})")
             rows = batch.rows(name)
             if rows:
                 table.add(pa.Table.from_pylist(rows, schema=schemas[name]))
             versions[name] = table.version
-        return self._commit((commit.seq + 1) if commit else 1, versions, note)
+        changed = batch.removed_paths | batch.touched_paths | {row["path"] for row in batch.files}
+        return self._commit((commit.seq + 1) if commit else 1, versions, note, changed)
 
     def maintain(self, *, force: bool = False) -> Commit | None:
         """Build missing indexes and, every few commits, compact and drop old versions. Compaction
@@ -218,11 +235,12 @@ class IndexStore:
         commits.optimize(cleanup_older_than=READER_GRACE)
         return new
 
-    def _commit(self, seq: int, versions: dict[str, int], note: str) -> Commit:
-        new = Commit(seq, SCHEMA_VERSION, self.encoder, self.dim, versions, time.time(), note)
+    def _commit(self, seq: int, versions: dict[str, int], note: str, paths: Iterable[str] = ()) -> Commit:
+        new = Commit(seq, SCHEMA_VERSION, self.encoder, self.dim, versions, time.time(), note, tuple(sorted(paths)))
         self._db.open_table("commits").add(pa.Table.from_pylist([{
             "seq": new.seq, "schema_version": new.schema_version, "encoder": new.encoder, "dim": new.dim,
-            "versions": json.dumps(new.versions), "created": new.created, "note": new.note}],
+            "versions": json.dumps(new.versions), "created": new.created, "note": new.note,
+            "paths": list(new.paths)}],
             schema=_schemas(self.dim)["commits"]))
         return new
 

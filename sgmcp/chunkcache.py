@@ -22,7 +22,8 @@ class ChunkCache:
     def __init__(self, table: Any, with_vectors: bool) -> None:
         self.table = table
         columns = ["definition_id", "path"] + (["vector"] if with_vectors else [])
-        arrow = table.to_arrow().select(columns)
+        # A plain scan returns rows in offset order, which is what take_offsets addresses.
+        arrow = table.search().select(columns).limit(None).to_arrow()
         self._offsets: dict[str, dict[str, list[int]]] = {}
         for name in ("definition_id", "path"):
             index: dict[str, list[int]] = defaultdict(list)

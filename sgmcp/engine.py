@@ -64,15 +64,28 @@ class Engine:
             return self._store
 
     def refresh(self) -> bool:
-        """Pick up a newer commit, if any. Returns True when the view changed."""
-        commit = self.store.last_commit()
+        """Pick up a newer commit, if any. Returns True when the view changed. After a few small
+        commits (a watcher's batches) the graph is patched with the changed files only."""
         with self._lock:
-            if self._snapshot is not None and commit is not None and commit.seq == self._snapshot.commit.seq:
-                return False
+            old = self._snapshot
+            if old is not None:
+                since = self.store.commits_since(old.commit.seq)
+                if since == []:
+                    return False
             snapshot = self.store.snapshot()
-            if self._snapshot is None or snapshot.commit.encoder != self._snapshot.commit.encoder:
+            if old is None or snapshot.commit.encoder != old.commit.encoder:
                 self._encoder = None
-            self._snapshot, self._graph, self._chunks = snapshot, None, None
+            changed = None
+            if old is not None and since and len(since) <= 100 and self._graph is not None \
+                    and not self._graph.needs_reload:
+                changed = {p for c in since for p in c.paths}
+            if changed is not None:
+                self._graph.apply(snapshot, changed)
+            else:
+                self._graph = None
+            if changed is None or changed:
+                self._chunks = None  # row offsets move with every write
+            self._snapshot = snapshot
             return True
 
     @property
@@ -247,7 +260,10 @@ class Engine:
         """A repository-relative path for ``path``; anything outside the repository is refused."""
         path = _require(path, "path")
         candidate = Path(path)
-        absolute = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        try:
+            absolute = (candidate if candidate.is_absolute() else self.root / candidate).resolve()
+        except (OSError, RuntimeError, ValueError) as err:  # a symlink loop, a NUL byte
+            raise QueryError(f"cannot resolve path {path!r}: {type(err).__name__}") from None
         if not absolute.is_relative_to(self.root):
             raise QueryError(f"path is outside the repository: {path}")
         return absolute.relative_to(self.root).as_posix()
@@ -255,9 +271,12 @@ class Engine:
     # ---- results -------------------------------------------------------------------------
     def _read_lines(self, rel: str, start: int, end: int) -> str:
         try:
-            with open(self.root / rel, encoding="utf-8", errors="replace") as fh:
+            path = (self.root / rel).resolve()
+            if not path.is_relative_to(self.root):  # replaced by a link out of the repository since indexing
+                return ""
+            with open(path, encoding="utf-8", errors="replace") as fh:
                 lines = fh.read().splitlines()
-        except OSError:
+        except (OSError, RuntimeError):  # gone, unreadable, a symlink loop
             return ""
         return "\n".join(lines[start - 1: end])
 

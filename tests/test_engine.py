@@ -1,0 +1,46 @@
+"""The query engine's view of a changing index: patched in place after small commits, and equal to
+a fresh load."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from indexer.graph import Graph
+from indexer.pipeline import index_repository
+from sgmcp.engine import Engine
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample_repo"
+
+
+def _view(graph: Graph) -> tuple:
+    symbols = sorted((s.path, s.qualname, s.start_line) for s in graph.symbols.values())
+    refs = sorted((r.path, r.line, r.name) for name in {s.name for s in graph.symbols.values()}
+                  for r in graph.references(name))
+    importers = sorted((path, e.path) for path in graph.files for e in graph.importers(path))
+    return symbols, refs, importers, sorted(graph.files)
+
+
+def test_graph_is_patched_after_small_commits(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".sgmcp"))
+    ix = str(tmp_path / "ix")
+    index_repository(root, ix)
+    engine = Engine(root, ix)
+    graph = engine.graph
+    assert engine.find_definition("slugify")[0].path == "notes/markdown.py"
+
+    markdown = root / "notes" / "markdown.py"
+    markdown.write_text(markdown.read_text().replace("def slugify(", "def make_slug("))
+    (root / "notes" / "search.py").unlink()
+    (root / "notes" / "extra.py").write_text("from notes.markdown import make_slug\n\n\ndef tag(x):\n"
+                                             "    return make_slug(x)\n")
+    index_repository(root, ix, paths=["notes/markdown.py"])
+    index_repository(root, ix, paths=["notes/search.py", "notes/extra.py"])
+    assert engine.refresh()
+    assert engine.graph is graph  # patched, not reloaded
+    assert not engine.find_definition("slugify") or engine.find_definition("slugify")[0].symbol != "slugify"
+    assert engine.find_definition("make_slug")[0].path == "notes/markdown.py"
+    assert ("notes/extra.py", "tag") in {(r.path, r.symbol) for r in engine.find_usages("make_slug")}
+    assert _view(engine.graph) == _view(Graph(engine.snapshot))
+    assert not engine.refresh()  # nothing new
