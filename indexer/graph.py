@@ -80,6 +80,7 @@ class Graph:
         self._load(snapshot, paths)
 
     def _load(self, snapshot: Snapshot, paths: set[str] | None) -> None:
+        files_before = set(self.files)
         where = None
         if paths is not None:
             quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
@@ -125,14 +126,24 @@ class Graph:
         self.files.update(zip(files["path"], files["language"]))
         for row in _rows_of(rows("imports")):
             self._import_rows[row["path"]].append(row)
-        # Resolution depends on which files exist, so edges are recomputed (cheap: cached per module).
-        resolver = ImportResolver(self.files)
-        self.imports: dict[str, list[ImportEdge]] = defaultdict(list)
-        self._importers: dict[str, list[ImportEdge]] = defaultdict(list)
-        for path, import_rows in self._import_rows.items():
-            for row in import_rows:
+        if paths is None or set(self.files) != files_before:
+            # Which files exist decides where imports resolve: recompute every edge.
+            self._resolver = ImportResolver(self.files)
+            self.imports: dict[str, list[ImportEdge]] = defaultdict(list)
+            self._importers: dict[str, list[ImportEdge]] = defaultdict(list)
+            self._add_edges(self._import_rows)
+        else:  # the same files, new contents: only the changed files' own imports move
+            for path in paths:
+                for edge in self.imports.pop(path, []):
+                    if edge.resolved:
+                        self._importers[edge.resolved].remove(edge)
+            self._add_edges({p: self._import_rows.get(p, []) for p in paths})
+
+    def _add_edges(self, import_rows: dict[str, list[dict[str, Any]]]) -> None:
+        for path, rows_of_path in import_rows.items():
+            for row in rows_of_path:
                 edge = ImportEdge(path, row["module"], row["line"], tuple(row["names"] or ()),
-                                  resolver.resolve(row["module"], path))
+                                  self._resolver.resolve(row["module"], path))
                 self.imports[path].append(edge)
                 if edge.resolved:
                     self._importers[edge.resolved].append(edge)

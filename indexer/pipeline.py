@@ -102,21 +102,22 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
         store = IndexStore(index_uri, encoder=encoder.name if encoder else "",
                            dim=encoder.dim if encoder else 384)
         commit = store.prepare_writer()
-        known = _known_files(store) if commit is not None else {}
-        if commit is not None and commit.encoder != store.encoder:
+        encoder_changed = commit is not None and commit.encoder != store.encoder
+        scope = None if paths is None or encoder_changed else {p.strip("/") for p in paths if p.strip("/")}
+        known = _known_files(store, scope) if commit is not None else {}
+        if encoder_changed:
             store.notes.append(f"encoder changed ({commit.encoder or 'none'} -> {store.encoder or 'none'}): "
                                "re-indexing every file")
             stale_paths, known = set(known), {}
         else:
             stale_paths = set()
 
-        if paths is None or stale_paths:
+        if scope is None:
             found = discover(root_path, max_file_bytes=max_file_bytes)
             in_scope = set(known)
         else:
-            scope = {p.strip("/") for p in paths if p.strip("/")}
             found = discover_paths(root_path, scope, max_file_bytes=max_file_bytes)
-            in_scope = {k for k in known if k in scope or any(k.startswith(p + "/") for p in scope)}
+            in_scope = set(known)  # already limited to the scope
         summary.skipped_files = list(found.skipped)
         present = {e.path for e in found.files}
         todo = [e for e in found.files
@@ -166,8 +167,18 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
     return summary
 
 
-def _known_files(store: IndexStore) -> dict[str, dict[str, Any]]:
-    return {row["path"]: row for row in store.snapshot().arrow("files").to_pylist()}
+def _known_files(store: IndexStore, scope: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The stored file rows, all of them or those at or under the ``scope`` paths."""
+    table = store.snapshot().tables["files"]
+    if scope is None:
+        rows = table.to_arrow().to_pylist()
+    elif not scope:
+        rows = []
+    else:
+        quote = lambda p: p.replace("'", "''")  # noqa: E731
+        where = " OR ".join(f"path = '{quote(p)}' OR starts_with(path, '{quote(p)}/')" for p in sorted(scope))
+        rows = table.search().where(where).limit(None).to_arrow().to_pylist()
+    return {row["path"]: row for row in rows}
 
 
 def _parse_all(root: str, todo: list[FileEntry], known: dict[str, dict[str, Any]],

@@ -103,6 +103,7 @@ class IndexStore:
         self._db = lancedb.connect(self.uri)
         self.encoder, self.dim = encoder, dim
         self.notes: list[str] = []
+        self._writing: Commit | None = None  # the writer's view of the last commit (it holds the lock)
 
     # ---- reading -------------------------------------------------------------------------
     def table_names(self) -> set[str]:
@@ -148,7 +149,7 @@ class IndexStore:
     def prepare_writer(self) -> Commit | None:
         """Make the tables match the last commit (undoing a killed writer's partial batch) and
         rebuild from scratch when the schema or vector size differs. Returns the last commit."""
-        commit = self.last_commit()
+        commit = self._writing = self.last_commit()
         stale = commit is not None and (commit.schema_version != SCHEMA_VERSION or commit.dim != self.dim)
         if stale or commit is None:
             if stale:
@@ -171,6 +172,7 @@ class IndexStore:
         return commit
 
     def _reset(self) -> None:
+        self._writing = None
         names = self.table_names()
         schemas = _schemas(self.dim)
         # The commit log goes first and comes back last: a reset killed half-way is seen as no index.
@@ -182,7 +184,7 @@ class IndexStore:
 
     def write(self, batch: Batch, *, note: str = "") -> Commit:
         """Apply ``batch`` to every table, then commit. One version per table, at most two."""
-        commit = self.last_commit()
+        commit = self._writing or self.last_commit()
         schemas = _schemas(self.dim)
         versions: dict[str, int] = {}
         for name in DATA_TABLES:
@@ -203,7 +205,7 @@ class IndexStore:
         makes new versions, so it ends with a commit of its own."""
         from lancedb.index import FTS, BTree, IvfFlat
 
-        commit = self.last_commit()
+        commit = self._writing or self.last_commit()
         if commit is None:
             return None
         chunks = self._db.open_table("chunks")
@@ -237,6 +239,7 @@ class IndexStore:
 
     def _commit(self, seq: int, versions: dict[str, int], note: str, paths: Iterable[str] = ()) -> Commit:
         new = Commit(seq, SCHEMA_VERSION, self.encoder, self.dim, versions, time.time(), note, tuple(sorted(paths)))
+        self._writing = new
         self._db.open_table("commits").add(pa.Table.from_pylist([{
             "seq": new.seq, "schema_version": new.schema_version, "encoder": new.encoder, "dim": new.dim,
             "versions": json.dumps(new.versions), "created": new.created, "note": new.note,

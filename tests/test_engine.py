@@ -44,3 +44,10 @@ def test_graph_is_patched_after_small_commits(tmp_path: Path) -> None:
     assert ("notes/extra.py", "tag") in {(r.path, r.symbol) for r in engine.find_usages("make_slug")}
     assert _view(engine.graph) == _view(Graph(engine.snapshot))
     assert not engine.refresh()  # nothing new
+
+    cli = root / "notes" / "cli.py"  # same set of files, new content: only its own edges move
+    cli.write_text(cli.read_text().replace("import argparse\n", "import argparse\nfrom notes.storage import NoteStore\n"))
+    index_repository(root, ix, paths=["notes/cli.py"])
+    assert engine.refresh() and engine.graph is graph
+    assert _view(engine.graph) == _view(Graph(engine.snapshot))
+    assert "notes/cli.py" in {e.path for e in engine.graph.importers("notes/storage.py")}
