@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import uuid
 from collections.abc import Callable
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -46,10 +47,21 @@ RecentFiles = Annotated[list[Annotated[str, Field(max_length=1000)]] | None,
 
 
 def _client(ctx: Context | None) -> str:
+    """A stable key for the client session (``id()`` of a freed session can be reused)."""
     try:
-        return str(id(ctx.session)) if ctx is not None else ""
+        session = ctx.session if ctx is not None else None
     except Exception:  # no session (in-process calls)
         return ""
+    if session is None:
+        return ""
+    key = getattr(session, "_sgmcp_client_key", None)
+    if key is None:
+        key = uuid.uuid4().hex
+        try:
+            session._sgmcp_client_key = key
+        except AttributeError:  # a session object without a __dict__: fall back to its id
+            return str(id(session))
+    return key
 
 
 def _user_errors(fn: Callable[P, R]) -> Callable[P, R]:

@@ -1,0 +1,203 @@
+"""The query-suite corpora: real open-source code bases, each fetched from a package registry at a pinned
+version and unpacked under ``evals/data/corpora/NAME-VERSION/`` (git-ignored; never vendored).
+
+    python -m evals.corpora fetch            # fetch every corpus (skips those already unpacked)
+    python -m evals.corpora fetch rxjs      # one of them
+    python -m evals.corpora list             # name, version, language, registry, path, lines
+    python -m evals.corpora path itertools   # print the unpacked directory
+
+Registries, by their ordinary clients only:
+
+* PyPI: ``pip download --no-deps --no-binary :all:`` (the sdist), via :mod:`evals.fetch`;
+* npm: ``npm pack NAME@VERSION`` in a temporary directory, then the tarball is unpacked;
+* Debian: ``apt-get download PACKAGE=VERSION`` then ``dpkg -x``: the Rust crates (``librust-*-dev``) and Go
+  modules (``golang-*-dev``) that Debian packages ship their full source.
+
+Each corpus keeps only its source subtrees (``keep``), so compiled bundles (an npm package's ``dist/``) do
+not duplicate every definition.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CORPORA_DIR = DATA_DIR / "corpora"
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    version: str
+    language: str
+    registry: str  # "pypi" | "npm" | "debian"
+    package: str  # the registry's package name
+    # Paths inside the unpacked package (after the top folder is dropped) that make up the corpus.
+    keep: tuple[str, ...] = ()
+    upstream: str = ""  # what the code is, for the report
+
+    @property
+    def dirname(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    def path(self, base: Path = CORPORA_DIR) -> Path:
+        return base / self.dirname
+
+    @property
+    def suite(self) -> Path:
+        return SUITES_DIR / f"{self.name}.jsonl"
+
+
+CORPORA: dict[str, Corpus] = {c.name: c for c in (
+    Corpus("marshmallow", "3.26.1", "python", "pypi", "marshmallow",
+           keep=("src", "tests", "docs", "examples", "README.rst"),
+           upstream="marshmallow 3.26.1 (object serialization / validation), PyPI sdist"),
+    Corpus("rxjs", "7.8.1", "typescript", "npm", "rxjs", keep=("src", "package.json", "README.md"),
+           upstream="rxjs 7.8.1 (reactive streams: Observable and operators), npm package, TypeScript sources"),
+    Corpus("itertools", "0.10.3", "rust", "debian", "librust-itertools-dev=0.10.3-1",
+           keep=("usr/share/cargo/registry/itertools-0.10.3",),
+           upstream="itertools 0.10.3 (Rust iterator adaptors), Debian librust-itertools-dev 0.10.3-1"),
+    Corpus("gorilla-mux", "1.8.0", "go", "debian", "golang-github-gorilla-mux-dev=1.8.0-1",
+           keep=("usr/share/gocode/src/github.com/gorilla/mux",),
+           upstream="github.com/gorilla/mux 1.8.0 (HTTP router), Debian golang-github-gorilla-mux-dev 1.8.0-1"),
+)}
+
+
+def corpus_for(suite_path: str | Path) -> Corpus | None:
+    """The corpus of a suite file: named like it (``rxjs.jsonl``) or ending its name (``multihop-rxjs.jsonl``)."""
+    stem = Path(suite_path).stem
+    if stem in CORPORA:
+        return CORPORA[stem]
+    matches = [c for name, c in CORPORA.items() if stem.endswith("-" + name)]
+    return max(matches, key=lambda c: len(c.name)) if matches else None
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+
+
+def _top(folder: Path) -> Path:
+    entries = list(folder.iterdir())
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else folder
+
+
+def _fetch_pypi(c: Corpus, work: Path) -> Path:
+    from .fetch import fetch
+
+    return fetch(f"{c.package}=={c.version}", src_dir=work / "src")
+
+
+def _fetch_npm(c: Corpus, work: Path) -> Path:
+    if not shutil.which("npm"):
+        raise RuntimeError("npm is needed for the npm corpora (apt-get install npm)")
+    _run(["npm", "pack", "--silent", f"{c.package}@{c.version}"], work)
+    tgz = next(work.glob("*.tgz"))
+    out = work / "unpacked"
+    with tarfile.open(tgz) as tf:
+        tf.extractall(out, filter="data")
+    return _top(out)
+
+
+def _fetch_debian(c: Corpus, work: Path) -> Path:
+    try:
+        _run(["apt-get", "download", c.package], work)
+    except RuntimeError:  # the package lists may be missing or old: refresh once
+        _run(["apt-get", "update"], work)
+        _run(["apt-get", "download", c.package], work)
+    deb = next(work.glob("*.deb"))
+    out = work / "unpacked"
+    _run(["dpkg", "-x", str(deb), str(out)], work)
+    return out
+
+
+FETCHERS = {"pypi": _fetch_pypi, "npm": _fetch_npm, "debian": _fetch_debian}
+
+
+def fetch(name: str, *, base: Path = CORPORA_DIR, force: bool = False) -> Path:
+    """The unpacked corpus ``name``, fetched when missing."""
+    c = CORPORA[name]
+    target = c.path(base)
+    if target.is_dir() and not force:
+        return target
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=base, prefix=".fetch-") as tmp:
+        work = Path(tmp)
+        root = FETCHERS[c.registry](c, work)
+        staged = work / "corpus"
+        staged.mkdir()
+        for rel in c.keep or [p.name for p in root.iterdir()]:
+            src = root / rel
+            if not src.exists():
+                continue
+            # a deep keep path (Debian's usr/share/...) becomes the corpus root itself
+            dest = staged if len(c.keep) == 1 and "/" in rel else staged / Path(rel).name
+            if src.is_dir():
+                shutil.copytree(src, dest, symlinks=False, dirs_exist_ok=True)
+            else:
+                shutil.copy2(src, dest)
+        if not any(staged.iterdir()):
+            raise RuntimeError(f"{name}: none of {c.keep} found in the package")
+        if target.exists():
+            shutil.rmtree(target)
+        staged.rename(target)
+    return target
+
+
+def line_count(root: Path) -> dict[str, int]:
+    """Lines per source language (by extension) under ``root``."""
+    from indexer.languages import language_for
+
+    counts: dict[str, int] = {}
+    for p in sorted(root.rglob("*")):
+        if not p.is_file() or ".sgmcp" in p.parts:
+            continue
+        lang = language_for(str(p.relative_to(root)))
+        if lang is None:
+            continue
+        name = getattr(lang, "name", str(lang))
+        with open(p, "rb") as f:
+            counts[name] = counts.get(name, 0) + sum(1 for _ in f)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="sgmcp eval corpora", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fetch", help="fetch corpora (all by default)")
+    f.add_argument("names", nargs="*")
+    f.add_argument("--force", action="store_true", help="fetch again even if unpacked")
+    sub.add_parser("list", help="the corpora, with their lines when fetched")
+    p = sub.add_parser("path", help="print a corpus's directory (fetching it if needed)")
+    p.add_argument("name")
+    args = ap.parse_args(argv)
+    if args.cmd == "fetch":
+        for name in args.names or list(CORPORA):
+            if name not in CORPORA:
+                print(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}", file=sys.stderr)
+                return 2
+            print(fetch(name, force=args.force))
+        return 0
+    if args.cmd == "path":
+        print(fetch(args.name))
+        return 0
+    for c in CORPORA.values():
+        where = c.path()
+        lines = line_count(where) if where.is_dir() else {}
+        print(f"{c.name:12} {c.version:8} {c.language:11} {c.registry:7} {c.package:40} "
+              f"{where if where.is_dir() else '(not fetched)'} {lines}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
