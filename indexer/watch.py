@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,21 @@ if TYPE_CHECKING:
     from .encoder import Encoder
 
 log = logging.getLogger("sgmcp.watch")
+_ACTIVE: "weakref.WeakSet[Watcher]" = weakref.WeakSet()
+
+
+class _OverflowListener(logging.Handler):
+    """watchdog reports a kernel event-queue overflow (events were lost) only in its log: a watcher
+    answers it with a full pass, so a burst such as a big checkout can never leave the index behind."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            for watcher in list(_ACTIVE):
+                watcher.request_full_pass()
+
+
+_overflow_logger = logging.getLogger("watchdog.observers.inotify_c")
+_overflow_logger.addHandler(_OverflowListener(level=logging.WARNING))
 _IGNORED_TOP = (".git/", ".sgmcp/", ".hg/", ".svn/")
 _CHANGE_EVENTS = frozenset({"created", "modified", "moved", "deleted"})
 
@@ -62,13 +78,20 @@ class Watcher:
         self._ignored = _IGNORED_TOP + ((index_rel.replace(os.sep, "/") + "/",) if not index_rel.startswith("..") else ())
 
     # ---- life cycle ----------------------------------------------------------------------
+    def request_full_pass(self) -> None:
+        with self._cond:
+            self._full_pending = True
+            self._cond.notify_all()
+
     def start(self) -> "Watcher":
+        _ACTIVE.add(self)
         self._observer.schedule(_Handler(self), str(self.root), recursive=True)
         self._observer.start()
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        _ACTIVE.discard(self)
         with self._cond:
             self._stop = True
             self._cond.notify_all()

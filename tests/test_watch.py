@@ -118,3 +118,18 @@ def test_branch_switch_converges(tmp_path: Path) -> None:
     index_repository(root, str(fresh))
     assert _names(ix) == _names(fresh)
     assert any(q == "feature_350" for _, q in _names(ix))
+
+
+def test_event_overflow_triggers_a_full_pass(repo: Path, tmp_path: Path) -> None:
+    """Lost events (a kernel queue overflow, which watchdog only logs) are recovered by a full pass."""
+    import logging
+
+    ix = tmp_path / "ix"
+    with Watcher(repo, str(ix), debounce=0.05) as w:
+        assert w.wait_idle()
+        w._observer.unschedule_all()  # from here on, no event reaches the watcher
+        (repo / "pkg" / "lost.py").write_text("def lost():\n    pass\n")
+        time.sleep(0.3)
+        assert not any(q == "lost" for _, q in _names(ix))
+        logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
+        assert _until(lambda: ("pkg/lost.py", "lost") in _names(ix))
