@@ -99,8 +99,7 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
     index_uri = index_dir or default_index_dir(root_path)
     summary = IndexSummary(root=str(root_path), index_dir=index_uri)
     with WriterLock(index_uri):
-        store = IndexStore(index_uri, encoder=encoder.name if encoder else "",
-                           dim=encoder.dim if encoder else 384)
+        store = _store(index_uri, encoder.name if encoder else "", encoder.dim if encoder else 384)
         commit = store.prepare_writer()
         encoder_changed = commit is not None and commit.encoder != store.encoder
         scope = None if paths is None or encoder_changed else {p.strip("/") for p in paths if p.strip("/")}
@@ -160,16 +159,30 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
             store.maintain()
         elif commit is None:
             store.write(batch, note="empty repository")
-        summary.notes = store.notes
-        _count(store, summary)
+        summary.notes, store.notes = store.notes, []
+        if paths is None:  # a watcher's batch skips the totals: they cost more than the batch
+            _count(store, summary)
     summary.skipped = dict(Counter(reason.split(":")[0] for _, reason in summary.skipped_files))
     summary.seconds = time.perf_counter() - started
     return summary
 
 
+_STORES: dict[tuple[str, str, int], IndexStore] = {}
+
+
+def _store(uri: str, encoder: str, dim: int) -> IndexStore:
+    """One store per index and encoder in a process, so a watcher's batches reuse open tables."""
+    key = (uri, encoder, dim)
+    if key not in _STORES:
+        if len(_STORES) >= 8:
+            _STORES.pop(next(iter(_STORES)))
+        _STORES[key] = IndexStore(uri, encoder=encoder, dim=dim)
+    return _STORES[key]
+
+
 def _known_files(store: IndexStore, scope: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """The stored file rows, all of them or those at or under the ``scope`` paths."""
-    table = store.snapshot().tables["files"]
+    table = store._table("files")  # the writer's handle is at the last commit after prepare_writer
     if scope is None:
         rows = table.to_arrow().to_pylist()
     elif not scope:

@@ -100,12 +100,19 @@ class IndexStore:
         self.uri = str(uri)
         if _is_local(self.uri):
             Path(self.uri).mkdir(parents=True, exist_ok=True)
-        self._db = lancedb.connect(self.uri)
+        # Strong consistency: a handle kept open across batches must see another writer's versions.
+        self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
+        self._open: dict[str, Any] = {}  # the writer's table handles, opened once
         self.encoder, self.dim = encoder, dim
         self.notes: list[str] = []
         self._writing: Commit | None = None  # the writer's view of the last commit (it holds the lock)
 
     # ---- reading -------------------------------------------------------------------------
+    def _table(self, name: str) -> Any:
+        if name not in self._open:
+            self._open[name] = self._db.open_table(name)
+        return self._open[name]
+
     def table_names(self) -> set[str]:
         return set(self._db.list_tables().tables)
 
@@ -159,7 +166,7 @@ class IndexStore:
             self._reset()
             return None
         for name in DATA_TABLES:
-            table = self._db.open_table(name)
+            table = self._table(name)
             if table.version != commit.versions[name]:
                 self.notes.append(f"repaired {name}: rolled back an unfinished write "
                                   f"(v{table.version} -> v{commit.versions[name]})")
@@ -173,6 +180,7 @@ class IndexStore:
 
     def _reset(self) -> None:
         self._writing = None
+        self._open.clear()
         names = self.table_names()
         schemas = _schemas(self.dim)
         # The commit log goes first and comes back last: a reset killed half-way is seen as no index.
@@ -188,7 +196,7 @@ class IndexStore:
         schemas = _schemas(self.dim)
         versions: dict[str, int] = {}
         for name in DATA_TABLES:
-            table = self._db.open_table(name)
+            table = self._table(name)
             paths = batch.removed_paths | batch.touched_paths if name == "files" else batch.removed_paths
             quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
             if quoted:
@@ -208,8 +216,8 @@ class IndexStore:
         commit = self._writing or self.last_commit()
         if commit is None:
             return None
-        chunks = self._db.open_table("chunks")
-        symbols = self._db.open_table("symbols")
+        chunks = self._table("chunks")
+        symbols = self._table("symbols")
         missing = [(table, column, config) for table, column, config in (
             (chunks, "text_split", FTS(with_position=False, lower_case=True, stem=True,
                                        remove_stop_words=False, ascii_folding=True)),
@@ -224,15 +232,15 @@ class IndexStore:
             table.create_index(column, config=config)
         versions = {}
         for name in DATA_TABLES:
-            table = self._db.open_table(name)
+            table = self._table(name)
             # Prune nothing yet: until the commit below lands, the committed versions must survive.
             table.optimize(cleanup_older_than=_KEEP_ALL)
             versions[name] = table.version
         new = self._commit(commit.seq + 1, versions, "maintain")
         # Now older versions are garbage, except to readers that opened them moments ago.
         for name in DATA_TABLES:
-            self._db.open_table(name).optimize(cleanup_older_than=READER_GRACE)
-        commits = self._db.open_table("commits")
+            self._table(name).optimize(cleanup_older_than=READER_GRACE)
+        commits = self._table("commits")
         commits.delete(f"seq < {new.seq}")
         commits.optimize(cleanup_older_than=READER_GRACE)
         return new
@@ -240,7 +248,7 @@ class IndexStore:
     def _commit(self, seq: int, versions: dict[str, int], note: str, paths: Iterable[str] = ()) -> Commit:
         new = Commit(seq, SCHEMA_VERSION, self.encoder, self.dim, versions, time.time(), note, tuple(sorted(paths)))
         self._writing = new
-        self._db.open_table("commits").add(pa.Table.from_pylist([{
+        self._table("commits").add(pa.Table.from_pylist([{
             "seq": new.seq, "schema_version": new.schema_version, "encoder": new.encoder, "dim": new.dim,
             "versions": json.dumps(new.versions), "created": new.created, "note": new.note,
             "paths": list(new.paths)}],
