@@ -66,7 +66,22 @@ def _build() -> argparse.ArgumentParser:
     co.add_argument("rest", nargs=argparse.REMAINDER)
     g = sub.add_parser("check-gold", help="verify the suites' gold against the corpora", add_help=False)
     g.add_argument("rest", nargs=argparse.REMAINDER)
+    for name, helptext in _BENCHMARKS.items():
+        b = sub.add_parser(name, help=helptext[1], add_help=False)
+        b.add_argument("rest", nargs=argparse.REMAINDER)
     return ap
+
+
+# Benchmarks with their own argument parsers: `sgmcp eval NAME ...` runs `python -m MODULE ...`.
+_BENCHMARKS = {
+    "cosqa": ("evals.cosqa", "CoSQA dev retrieval: dense, BM25 and hybrid MRR / Acc@1"),
+    "csn": ("evals.csn", "CodeSearchNet protocol per language on held-out pinned packages"),
+    "tune-fusion": ("evals.tune_fusion", "tune the hybrid fusion weights on CoSQA dev (tune/check halves)"),
+    "latency": ("evals.bench_latency", "query latency at ~10k and ~100k chunks"),
+    "index": ("evals.bench_index", "structural indexing speed, memory and one-file updates"),
+    "watch": ("evals.bench_watch", "index freshness under the watcher, branch switches"),
+    "intents": ("evals.intent_eval", "intent classifier accuracy and latency"),
+}
 
 
 def _emit(report: dict, args: argparse.Namespace, default_name: str) -> None:
@@ -94,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         from .check_gold import main as check_main
 
         return check_main(argv[1:])
+    if argv and argv[0] in _BENCHMARKS:
+        import importlib
+
+        return importlib.import_module(_BENCHMARKS[argv[0]][0]).main(argv[1:]) or 0
     args = _build().parse_args(argv)
     if args.cmd == "compare":
         from .report import compare
