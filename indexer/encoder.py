@@ -96,9 +96,13 @@ class TransformerEncoder:
             tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
             model = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
             if self.adapter_dir is not None:
+                import warnings
+
                 from peft import PeftModel
 
-                model = PeftModel.from_pretrained(model, self.adapter_dir).merge_and_unload()
+                with warnings.catch_warnings():  # peft calls a deprecated transformers helper
+                    warnings.simplefilter("ignore", FutureWarning)
+                    model = PeftModel.from_pretrained(model, self.adapter_dir).merge_and_unload()
             model.eval()
             if self.int8:  # dynamic int8 linear layers: ~2x faster on CPUs with VNNI/AMX
                 import warnings
