@@ -110,6 +110,20 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def git_head() -> str | None:
+    """The checked-out commit (with "+dirty" when tracked files differ), or None outside git."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def machine() -> dict[str, Any]:
     try:
         load = [round(x, 2) for x in os.getloadavg()]

@@ -43,7 +43,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental")
 
-from evals.common import aggregate, first_appearance, latency_summary, machine, metrics  # noqa: E402
+from evals.common import aggregate, first_appearance, git_head, latency_summary, machine, metrics  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("SGMCP_COSQA_DIR", "/work/shared/benchmarks/cosqa"))
 CODE_MAP = "coclr-code_idx_map.txt"
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     from sgmcp.engine import HYBRID_WEIGHTS
 
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    box = machine()
+    box, head = machine(), git_head()
     engine, index_info = prepare(args.work, args.model)
     if args.index_only:
         return 0
@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(engine, queries)
     report = {"benchmark": "CoSQA retrieval, dev split (500 queries, 6,267 functions)", "date": when,
               "command": "python -m evals.cosqa " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "model": args.model or os.environ.get("SGMCP_MODEL") or "default", "encoder": index_info["encoder"],
-              "weights": engine.weights, "machine": box, "index": index_info,
+              "git_head": head, "model": args.model or os.environ.get("SGMCP_MODEL") or "default",
+              "encoder": index_info["encoder"], "weights": engine.weights, "machine": box, "index": index_info,
               "load_avg_at_end": machine()["load_avg_at_start"], "published_test_mrr": PUBLISHED_TEST_MRR, **report}
     print(table(report["metrics"]))
     lat = report["latency"]

@@ -8,9 +8,10 @@ lists (dense, bm25, name, symbol, path) are fetched once from the engine, exactl
 Grid: dense fixed at 1.0; bm25 in {0, .1, .2, .3, .5, 1}; name in {0, .25, .5, 1}; symbol and path
 kept at their ``HYBRID_WEIGHTS`` values. The best setting is picked by MRR on ``tune`` alone (ties:
 Acc@1, then the smaller total weight), and reported on both halves next to the current
-``HYBRID_WEIGHTS``, with a paired bootstrap of the MRR change on ``check``.
+``HYBRID_WEIGHTS`` (or ``--baseline``), with a paired bootstrap of the MRR change on ``check``.
 
     python -m evals.tune_fusion --json evals/reports/tune_fusion.json
+    python -m evals.tune_fusion --baseline '{"bm25": 0.3, "name": 0.5}'   # compare with other weights
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evals.common import aggregate, machine, metrics, paired_bootstrap
+from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap
 from evals.cosqa import DEFAULT_WORK, K, fused, load_queries, prepare, query_lists, ranked_files
 
 BM25_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -64,19 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="encoder: base | default | PATH")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK)
     ap.add_argument("--limit", type=int, default=None, help="first N dev queries only")
+    ap.add_argument("--baseline", default=None,
+                    help='JSON merged onto HYBRID_WEIGHTS to compare against (default: HYBRID_WEIGHTS as they are)')
     ap.add_argument("--json", dest="json_out", type=Path, default=None)
     args = ap.parse_args(argv)
 
     from sgmcp.engine import HYBRID_WEIGHTS
 
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    box = machine()
+    box, head = machine(), git_head()
     engine, index_info = prepare(args.work, args.model)
     queries = load_queries(limit=args.limit)
     cached = cache_lists(engine, queries)
     fired = {name: sum(1 for lists in cached if lists.get(name)) for name in ("dense", "bm25", "name", "symbol", "path")}
 
-    current = dict(HYBRID_WEIGHTS)
+    current = {**HYBRID_WEIGHTS, **(json.loads(args.baseline) if args.baseline else {})}
     current_pq = score(queries, cached, current)
     grid = []
     for bm25, name in itertools.product(BM25_GRID, NAME_GRID):
@@ -90,25 +93,25 @@ def main(argv: list[str] | None = None) -> int:
 
     print("bm25  name | tune MRR  check MRR | all MRR  Acc@1  R@10")
     for g in grid:
-        mark = " <- best on tune" if g is best else (" <- current" if g["weights"] == current else "")
+        mark = " <- best on tune" if g is best else (" <- baseline" if g["weights"] == current else "")
         print(f"{g['bm25']:4.2f} {g['name']:5.2f} |  {g['tune']['mrr']:.4f}    {g['check']['mrr']:.4f} | "
               f"{g['all']['mrr']:.4f} {g['all']['p@1']:.4f} {g['all']['r@10']:.4f}{mark}")
     cur = halves(current_pq, queries)
-    print(f"current {current}: tune {cur['tune']['mrr']:.4f}, check {cur['check']['mrr']:.4f}, all {cur['all']['mrr']:.4f}")
-    print(f"best    {best['weights']}: tune {best['tune']['mrr']:.4f}, check {best['check']['mrr']:.4f}, "
+    print(f"baseline {current}: tune {cur['tune']['mrr']:.4f}, check {cur['check']['mrr']:.4f}, all {cur['all']['mrr']:.4f}")
+    print(f"best     {best['weights']}: tune {best['tune']['mrr']:.4f}, check {best['check']['mrr']:.4f}, "
           f"all {best['all']['mrr']:.4f}")
-    print(f"check-half MRR change best - current: {boot}")
+    print(f"check-half MRR change best - baseline: {boot}")
 
     report = {
         "benchmark": "CoSQA retrieval, dev split; tune = even query index, check = odd", "date": when,
         "command": "python -m evals.tune_fusion " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "model": args.model or os.environ.get("SGMCP_MODEL") or "default", "encoder": index_info["encoder"],
+        "git_head": head, "hybrid_weights_in_engine": dict(HYBRID_WEIGHTS), "model": args.model or os.environ.get("SGMCP_MODEL") or "default", "encoder": index_info["encoder"],
         "machine": box, "k": K, "queries": len(queries), "lists_fired": fired,
         "grid_axes": {"bm25": BM25_GRID, "name": NAME_GRID, "dense": 1.0,
                       "fixed": {"symbol": current.get("symbol"), "path": current.get("path")}},
-        "current": {"weights": current, **cur},
+        "baseline": {"weights": current, **cur},
         "best": {"weights": best["weights"], "tune": best["tune"], "check": best["check"], "all": best["all"]},
-        "check_mrr_change_best_minus_current": boot, "all_mrr_change_best_minus_current": boot_all,
+        "check_mrr_change_best_minus_baseline": boot, "all_mrr_change_best_minus_baseline": boot_all,
         "grid": [{k: v for k, v in g.items() if k != "_pq"} for g in grid],
     }
     if args.json_out:
