@@ -25,7 +25,9 @@ DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
 OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
 READER_GRACE = timedelta(minutes=10)  # old versions kept this long for readers still on them
 _KEEP_ALL = timedelta(days=365 * 100)
-ANN_MIN_ROWS = 20_000  # below this a flat vector scan is fast and exact
+ANN_MIN_ROWS = 20_000
+# Rows added after an index was built are searched by brute force until the next optimize().
+UNINDEXED_MAX = 5_000  # below this a flat vector scan is fast and exact
 
 
 class IndexError_(RuntimeError):
@@ -226,7 +228,7 @@ class IndexStore:
         rows = chunks.count_rows()
         if commit.encoder and rows >= ANN_MIN_ROWS and "vector" not in {i.columns[0] for i in chunks.list_indices()}:
             missing.append((chunks, "vector", IvfFlat(distance_type="cosine", num_partitions=max(16, int(rows ** 0.5)))))
-        if not (force or missing or commit.seq % OPTIMIZE_EVERY == 0):
+        if not (force or missing or commit.seq % OPTIMIZE_EVERY == 0 or _unindexed(chunks) > UNINDEXED_MAX):
             return None
         for table, column, config in missing:
             table.create_index(column, config=config)
@@ -254,6 +256,10 @@ class IndexStore:
             "paths": list(new.paths)}],
             schema=_schemas(self.dim)["commits"]))
         return new
+
+
+def _unindexed(table: Any) -> int:
+    return max((table.index_stats(i.name).num_unindexed_rows for i in table.list_indices()), default=0)
 
 
 @dataclass(slots=True)
