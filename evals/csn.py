@@ -347,6 +347,8 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(f"- `{run['command']}` -- {run['date']}, encoder `{run['encoder']}`, {run['seconds']} s, "
                    f"load average {run['load_avg_at_start']} -> {run['load_avg_at_end']}; hybrid weights "
                    f"`{json.dumps(run['weights'])}`")
+    if report.get("merged"):
+        out.append(f"- `{report['merged']}` (this report)")
     out += ["", "## Data", "",
             "Held-out test split of the trainer's dataset (`evals/data/trainer/dataset/test.jsonl.gz`), "
             "`query_kind == doc` only; corpus = all test functions of the language; the gold is the query's own "
