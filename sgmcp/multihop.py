@@ -45,13 +45,24 @@ from .engine import Engine
 from .models import Result
 from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_path
 
+# Weights of the similarity mix and of the main graph priors (see _Walk.score_all), set by hand on the
+# multi-hop suites (evals/suites/multihop-*.jsonl; evals/reports/multihop.md).
+TUNING: dict[str, Any] = {
+    "mix": (0.55, 0.25, 0.3, 0.1),  # target cosine, question cosine, target overlap, question overlap
+    "search_rank": 0.06,  # bonus for a high rank in the target sub-query search
+    "deep": 0.025,  # per edge from the anchor, when the question asks for the last step ("finally")
+    "near": (0.0, 0.0, -0.015, -0.03, -0.045),  # by edges from the anchor (0..4), otherwise
+    "from_named": 0.08,  # reached from a definition the question names
+    "calls": 0.08,  # calls what the question says the answer calls
+}
 DEFAULT_BUDGET_MS = 300.0  # graph walking and scoring; see module docstring
 SEARCH_K = 20  # hits of each hop-1 search
 SEEDS = 5  # anchor nodes expanded at hop 2
 FRONTIER = 6  # best nodes expanded at each later hop
 MAX_NODES = 400  # reached definitions, all hops together
+MAX_FAN_IN = 6  # callers are followed only from definitions called from at most this many places
 MAX_PER_NAME = 6  # definitions one call may resolve to before it counts as ambiguous
-CONFIDENT_MARGIN = 0.08  # the best score ahead of the second by this much stops the walk
+CONFIDENT_MARGIN = 0.1  # the best score ahead of the second by this much stops the walk
 ACTIONS = ("search", "subquery", "follow_callees", "follow_callers", "follow_members", "follow_refs",
            "follow_imports", "llm_subquery", "stop")
 
@@ -63,17 +74,22 @@ must there here then than so such as at into onto about after before over under 
 just very each every any some all both few more most other no nor not too find show me tell get gets got given
 give gives use uses used using code function functions method methods helper class finally eventually ultimately
 actually really end ends up called call calls inner one ones out thing way place part""".split())
-_DEEP = re.compile(r"\b(finally|eventually|ultimately|in the end|end(?:s)? up|under the hood|actually|deep(?:er|est)?|"
+_DEEP = re.compile(r"\b(finally|eventually|ultimately|in the end|end(?:s)? up|under the hood|deep(?:er|est)?|"
                    r"bottom|final|last step)\b", re.I)
 _CALLERS = re.compile(r"\b(who|what|which)\s+(?:\w+\s+){0,3}(calls?|uses?|invokes?|triggers?|enforces?|reads?|"
-                      r"consumes?|checks?)\s+(it|this|that|them)\b|\bcallers?\b|\bcalled from\b|\bwhere is .* (called|used)\b",
+                      r"consumes?|checks?)\s+(it|this|that|them)\b|\bcallers?\b|\bcalled from\b|"
+                      r"\bwhere is .* (called|used)\b",
                       re.I)
-_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler)\b", re.I)
+_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__",
+                             re.I)
 _WANTS_TYPE = re.compile(r"\b(which|what)\s+(?:\w+\s+)?(class|struct|type|interface|trait|enum)\b", re.I)
 _WANTS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock)\b", re.I)
 _CODEISH = re.compile(r"`([^`]+)`|([A-Za-z_$][\w$]*(?:(?:::|\.|->|#)[A-Za-z_$][\w$]*)*)(\(\))?")
 _SPLITTERS = [re.compile(p, re.I) for p in (r"(?<!:):(?!:)\s+", r";\s+", r",?\s+\bthen\b\s+",
                                              r"\s+[-\u2013\u2014]{1,2}\s+")]
+_PAIR = re.compile(r"([A-Za-z_][\w$]*(?:(?:::|\.)[A-Za-z_][\w$]*)*)\s+([A-Za-z_][\w$]*)\(\)")
+_CALLS = re.compile(r"\bcall(?:s|ing)?\s+((?:[\w-]+\s+){0,5}[\w-]+)", re.I)
+_INNER = re.compile(r"\b(inner|nested|local)\s+(function|helper|callback|closure|method|func)", re.I)
 _INTERROGATIVE = re.compile(r"\b(which|what|where|who|how)\b", re.I)
 _RELATIVE = re.compile(r"\s(?:that|which|whom)\s+(?=(?:the|a|an|this|its|my|our|their)\s)", re.I)
 
@@ -125,10 +141,15 @@ class Plan:
     anchor: str
     target: str
     identifiers: list[str]  # code-like names in the anchor (then in the rest of the question)
+    pairs: list[tuple[str, str]]  # "Permutations count()", "kmerge next()": a type and a method of it
+    calls: list[str]  # terms of what the answer calls ("the method that calls the work function")
+    wanted_names: set[str]  # names the target asks for by name ("which validator's __call__")
+    mentioned: list[str]  # other code names in the target: the answer's code likely uses them (RAISE, EXCLUDE)
     words: list[str]  # plain words of the anchor that may name a definition ("retry operator")
     deep: bool  # asks for the last step of a chain ("finally", "eventually")
     callers: bool  # asks who uses the anchor ("the function that enforces it")
     wants: str  # callable | type | any
+    inner: bool  # asks for a function nested in another ("which inner function")
     split: str  # how it was split, for the trail
 
 
@@ -150,13 +171,28 @@ def decompose(query: str) -> Plan:
             rel = _RELATIVE.search(text, m.end())
             if rel:
                 anchor, target, how = text[rel.end():].strip(), text[: rel.start()].strip(), "split on relative clause"
+    if anchor != target:  # "...: PeekNth::peek delegates to which method ...": the lead-in is anchor too
+        m = _INTERROGATIVE.search(target)
+        if m and m.start() > 0 and _identifiers(target[: m.start()]):
+            anchor, target = f"{anchor} {target[: m.start()].strip(' ,')}", target[m.start():]
     idents = _identifiers(anchor)
     rest = [i for i in _identifiers(text) if i not in idents and not _in_target_only(i, anchor, target)]
-    words = [w for w in re.findall(r"[A-Za-z_][\w$]*", anchor) if len(w) >= 4 and w.lower() not in _STOP]
-    return Plan(anchor=anchor, target=target, identifiers=idents + rest, words=words,
+    inside = {part for i in idents for part in re.split(r"::|\.|#|->", i) if part != i}
+    words = [w for w in re.findall(r"[A-Za-z_][\w$]*", anchor)
+             if len(w) >= 4 and w.lower() not in _STOP and w not in inside]
+    pairs = [(a, b) for a, b in _PAIR.findall(anchor) if a.lower() not in _STOP]
+    calls: list[str] = []
+    for m in _CALLS.finditer(target):
+        calls += _terms(re.split(r"\s(?:and|or|to|then|which|that|with|before|after|when)\s|,", m.group(1))[0])[:3]
+    target_idents = _identifiers(target)
+    wanted = {t for t in target_idents if re.fullmatch(r"__\w+__", t) or f"{t}()" in target}
+    mentioned = [t for t in target_idents if t not in wanted and t not in idents]
+    return Plan(anchor=anchor, target=target, identifiers=idents + rest, pairs=pairs, calls=calls,
+                wanted_names=wanted, mentioned=mentioned, words=words,
                 deep=bool(_DEEP.search(text)), callers=bool(_CALLERS.search(target)),
                 wants="type" if _WANTS_TYPE.search(target) and not _WANTS_CALLABLE.search(target)
-                else "callable" if _WANTS_CALLABLE.search(target) else "any", split=how)
+                else "callable" if _WANTS_CALLABLE.search(target) else "any",
+                inner=bool(_INNER.search(target)), split=how)
 
 
 def _in_target_only(ident: str, anchor: str, target: str) -> bool:
@@ -173,6 +209,7 @@ def _identifiers(text: str) -> list[str]:
             continue
         plain = token.isalpha() and token.islower()
         codeish = (m.group(1) is not None or m.group(3) is not None or "_" in token.strip("_")
+                   or re.fullmatch(r"__\w+__", token) is not None or (token.isupper() and len(token) > 2)
                    or any(s in token for s in ("::", ".", "->", "#"))
                    or any(c.isupper() for c in token[1:]) or (token[0].isupper() and m.start() > 0))
         explicit = m.group(1) is not None or m.group(3) is not None
@@ -189,13 +226,23 @@ def _identifiers(text: str) -> list[str]:
 @dataclass(slots=True)
 class _Node:
     sym: Symbol
-    dist: int
-    via: str  # how it was reached: seed | search | subquery | callee | caller | member | ref | bridge | llm
+    dist: int  # edges from the anchor (UNREACHED: found by the target search only)
+    via: str  # seed | search | subquery | callee | caller | member | ref | import | bridge | llm
     parent: str | None = None
     seed_named: bool = False  # the question names it as its starting point
+    from_named: bool = False  # reached by edges from a definition the question names
     search_rank: int | None = None  # rank in the target sub-query search
     expanded: bool = False
     score: float = 0.0
+    adj: dict = field(default_factory=dict)  # prior adjustments by reason (for the trail and for tuning)
+    parts: tuple = ()  # (target cosine, question cosine, target overlap, question overlap, similarity)
+
+    @property
+    def walked(self) -> bool:
+        return self.via not in ("subquery", "bridge")
+
+
+UNREACHED = 99
 
 
 class _Walk:
@@ -205,56 +252,110 @@ class _Walk:
         self.nodes: dict[str, _Node] = {}
         self.steps: list[Hop] = []
         self.wants_tests = bool(_WANTS_TESTS.search(query))
+        self.has_named = False
+        self.anchor_values: set[str] = set()  # names of named non-callables (settings, types)
+        self.qvec: dict[str, np.ndarray] = {}
         self._texts: dict[str, tuple[set[str], set[str], set[str]]] = {}
         self._vectors: dict[str, np.ndarray | None] = {}
-        self.qvec: dict[str, np.ndarray] = {}
+        self._imports: dict[str, set[str]] = {}
+        self._calls: dict[str, set[str]] = {}
+        self._lines: dict[str, list[str]] = {}
+        self._thin: dict[str, bool] = {}
+        self._passed: set[str] = set()
+        self._fan_in: dict[str, int] = {}
+        self._sim: dict[str, float] = {}
+        self._resolved: dict[tuple[str, str], list[Symbol]] = {}
+        self._test_paths: dict[str, bool] = {}
+        self._words: dict[str, set[str]] = {}
+        self._idf: dict[str, float] = {}
         self._target_terms = _terms(plan.target)
         self._full_terms = _terms(query)
-        self._anchor_terms = _terms(plan.anchor)
+        self._target_set, self._full_set = set(self._target_terms), set(self._full_terms)
+        self._recursive_wanted = bool(re.search(r"\brecurs", plan.target, re.I))
+        self._backref = bool(_BACKREF.search(plan.target))
+        self._anchor_exact = {re.split(r"::|\.|#|->", i)[-1] for i in plan.identifiers}
 
     # ---- graph edges ----------------------------------------------------------------------------
     def usable(self, sym: Symbol | None) -> bool:
-        return sym is not None and (self.wants_tests or not is_test_path(sym.path))
+        if sym is None:
+            return False
+        if sym.path not in self._test_paths:
+            self._test_paths[sym.path] = is_test_path(sym.path)
+        return self.wants_tests or not self._test_paths[sym.path]
+
+    def resolve_call(self, caller: Symbol, name: str) -> list[Symbol]:
+        """The definitions a call named ``name`` inside ``caller`` may reach: the exact spelling first
+        (``pluck`` the function, not ``Pluck`` the class), then a method of the caller's own type, then
+        the caller's file, then files it imports; a name defined in many places and none of these is
+        narrowed to the two that look most like the question."""
+        key = (caller.id, name)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve_call(caller, name)
+        return self._resolved[key]
+
+    def _resolve_call(self, caller: Symbol, name: str) -> list[Symbol]:
+        defs = _implementations([s for s in self.graph.by_name(name) if self.usable(s) and s.id != caller.id])
+        defs = [s for s in defs if s.name == name] or defs
+        if caller.container == name:  # `Email(...)` inside class Email: the imported one, not itself
+            defs = [s for s in defs if not (s.path == caller.path and s.qualname == name)] or defs
+        if len(defs) > 1:
+            owner = caller.container or (caller.qualname.rsplit(".", 1)[0] if "." in caller.qualname else "")
+            imported = self._imported(caller.path)
+            by_name = self._imported_names(caller.path).get(name, set())
+            for narrower in ([s for s in defs if owner and s.container == owner and s.path == caller.path],
+                             [s for s in defs if s.path in by_name],  # `from utils import get_value`
+                             [s for s in defs if s.path == caller.path],
+                             [s for s in defs if s.path in imported]):
+                if narrower:
+                    defs = narrower
+                    break
+        if len(defs) > MAX_PER_NAME:  # `new`, `next`, `get`: too ambiguous to follow blindly
+            defs = sorted(defs, key=lambda s: -self.sim(s))[:2]
+        return defs
+
+    def _imported(self, path: str) -> set[str]:
+        if path not in self._imports:
+            self._imports[path] = {e.resolved for e in self.graph.imported_by(path) if e.resolved}
+        return self._imports[path]
+
+    def _imported_names(self, path: str) -> dict[str, set[str]]:
+        key = "names:" + path
+        if key not in self._imports:
+            names: dict[str, set[str]] = {}
+            for e in self.graph.imported_by(path):
+                for n in e.names if e.resolved else ():
+                    names.setdefault(n.rsplit(".", 1)[-1].split(" as ")[0].strip(), set()).add(e.resolved)
+            self._imports[key] = names  # type: ignore[assignment]
+        return self._imports[key]  # type: ignore[return-value]
+
+    def call_names(self, sym: Symbol) -> set[str]:
+        if sym.id not in self._calls:
+            self._calls[sym.id] = {r.name for r in self.graph.callees(sym.id)}
+        return self._calls[sym.id]
 
     def callees(self, sym: Symbol) -> list[Symbol]:
-        out: list[Symbol] = []
-        seen: set[str] = set()
-        imported = {e.resolved for e in self.graph.imported_by(sym.path) if e.resolved}
-        for ref in self.graph.callees(sym.id):
-            if ref.name.lower() in seen:
-                continue
-            seen.add(ref.name.lower())
-            defs = [s for s in self.graph.by_name(ref.name) if self.usable(s) and s.id != sym.id]
-            if len(defs) > 1:
-                local = [s for s in defs if s.path == sym.path] or [s for s in defs if s.path in imported]
-                defs = local or defs
-            if len(defs) > MAX_PER_NAME:  # `new`, `next`, `get`: too ambiguous to follow blindly
-                defs = sorted(defs, key=lambda s: -self.sim(s))[:2]
-            out.extend(defs)
-        return out
+        return [s for name in sorted(self.call_names(sym)) for s in self.resolve_call(sym, name)]
 
     def callers(self, sym: Symbol) -> list[Symbol]:
-        namesakes = len(self.graph.by_name(sym.name))
-        importers = {e.path for e in self.graph.importers(sym.path)}
+        """Definitions whose call of ``sym``'s name resolves to ``sym`` (not to a namesake)."""
         out: dict[str, Symbol] = {}
-        for ref, enclosing in self.graph.callers(sym.name):
-            if not self.usable(enclosing) or enclosing.id == sym.id:
+        for _ref, enclosing in self.graph.callers(sym.name)[:400]:
+            if not self.usable(enclosing) or enclosing.id == sym.id or enclosing.id in out:
                 continue
-            # A common name is called from everywhere: keep callers that can see this definition.
-            if namesakes > 2 and ref.path != sym.path and ref.path not in importers:
-                continue
-            out[enclosing.id] = enclosing
+            if sym in self.resolve_call(enclosing, sym.name):
+                out[enclosing.id] = enclosing
         return list(out.values())
 
     def members(self, sym: Symbol) -> list[Symbol]:
         """Methods of a class/type (same file), functions nested in a function."""
         prefix = sym.qualname + "."
         depth = sym.qualname.count(".") + 1
-        out = [s for s in self.graph.in_file(sym.path) if s.id != sym.id and s.qualname.startswith(prefix)
-               and s.qualname.count(".") == depth]
+        in_file = self.graph.in_file(sym.path)
+        out = [s for s in in_file
+               if s.id != sym.id and s.qualname.startswith(prefix) and s.qualname.count(".") == depth]
         if sym.kind in _TYPES and sym.kind != "module":  # Rust impls, Go methods: container names the type
-            out += [s for s in self.graph.in_file(sym.path) if s.container == sym.name and s.id != sym.id
-                    and s not in out and s.kind in _CALLABLE]
+            out += [s for s in in_file if s.container == sym.name and s.id != sym.id and s not in out
+                    and s.kind in _CALLABLE]
         return out
 
     def refs(self, sym: Symbol) -> list[Symbol]:
@@ -262,25 +363,83 @@ class _Walk:
         out: dict[str, Symbol] = {}
         importers = {e.path for e in self.graph.importers(sym.path)} | {sym.path}
         for ref in self.graph.references(sym.name)[:200]:
+            if sym.kind in _TYPES and ref.kind == "type":
+                continue  # an annotation mentions the type; a call or a subclass uses it
             enclosing = self.graph.symbols.get(ref.enclosing_id)
             if self.usable(enclosing) and enclosing.id != sym.id and ref.path in importers:
                 out[enclosing.id] = enclosing
         return list(out.values())
 
+    def imports(self, sym: Symbol) -> list[Symbol]:
+        """In the files that import a module file, the definitions that use a name imported from it."""
+        if sym.path.rsplit("/", 1)[-1].split(".")[0] != sym.name and sym.kind == "module":
+            return []  # a declaration (`mod x;`) in another file: its importers are not known here
+        out: dict[str, Symbol] = {}
+        for edge in self.graph.importers(sym.path)[:50]:
+            for name in edge.names[:10]:
+                for ref in self.graph.references(name.rsplit(".", 1)[-1])[:50]:
+                    enclosing = self.graph.symbols.get(ref.enclosing_id)
+                    if ref.path == edge.path and self.usable(enclosing):
+                        out[enclosing.id] = enclosing
+        return list(out.values())
+
+    def _owner(self, sym: Symbol) -> list[Symbol]:
+        if "." not in sym.qualname:
+            return []
+        owner = sym.qualname.rsplit(".", 1)[0]
+        return [s for s in self.graph.in_file(sym.path) if s.qualname == owner]
+
+    # ---- code -----------------------------------------------------------------------------------
+    def code(self, sym: Symbol) -> str:
+        """The definition's code without comments and docstrings."""
+        if sym.path not in self._lines:
+            self._lines[sym.path] = self._read(sym.path)
+        lines = self._lines[sym.path][sym.start_line - 1: sym.end_line]
+        text = _DOCSTRING.sub("", "\n".join(lines))
+        return "\n".join(x for x in text.splitlines() if x.strip() and not x.strip().startswith(_COMMENT))
+
+    def _read(self, rel: str) -> list[str]:
+        try:
+            path = (self.engine.root / rel).resolve()
+            if not path.is_relative_to(self.engine.root):
+                return []
+            return path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except (OSError, RuntimeError, ValueError):
+            return []
+
+    def is_thin(self, sym: Symbol) -> bool:
+        """A wrapper that only forwards (``Itertools::dedup`` -> ``dedup`` -> ``dedup_by``, a Go method
+        that returns ``matchInArray(...)``): following through it is not a step of its own."""
+        if sym.id not in self._thin:
+            thin = False
+            if sym.kind in _CALLABLE and sym.end_line - sym.start_line <= 40:
+                body = self.code(sym).split("\n", 1)[-1]  # without the signature line
+                calls = {n for n in self.call_names(sym) if any(d.id != sym.id for d in self.graph.by_name(n))}
+                thin = len(calls) == 1 and len(re.sub(r"\s+", "", body)) <= 400 and not _CONTROL.search(body)
+            self._thin[sym.id] = thin
+        return self._thin[sym.id]
+
     # ---- nodes ----------------------------------------------------------------------------------
-    def add(self, sym: Symbol, dist: int, via: str, parent: str | None = None, **kw: Any) -> bool:
-        if not self.usable(sym) or len(self.nodes) >= MAX_NODES:
+    def add(self, sym: Symbol, dist: int, via: str, parent: str | None = None, **flags: Any) -> bool:
+        """Reach ``sym``; True when it is new or reached by a shorter path (or walked for the first time)."""
+        if not self.usable(sym):
             return False
         node = self.nodes.get(sym.id)
         if node is None:
-            self.nodes[sym.id] = _Node(sym, dist, via, parent, **kw)
+            if len(self.nodes) >= MAX_NODES:
+                return False
+            self.nodes[sym.id] = _Node(sym, dist, via, parent, **flags)
             return True
-        if dist < node.dist:
-            node.dist, node.via, node.parent = dist, via, parent
-        for key, value in kw.items():
-            if value and not getattr(node, key):
-                setattr(node, key, value)
-        return False
+        walked_now = via not in ("subquery", "bridge", "search")
+        improved = dist < node.dist or (node.via in ("subquery", "bridge", "search") and walked_now) or \
+            (dist == node.dist and flags.get("from_named") and not node.from_named)
+        if improved:
+            node.dist = min(dist, node.dist)
+            node.via, node.parent = via, parent
+            node.from_named = bool(flags.get("from_named"))
+        if flags.get("seed_named"):
+            node.seed_named = True
+        return improved
 
     def expand(self, hop: int, frontier: list[_Node]) -> int:
         """Follow every edge of each frontier node; one trail step per kind of edge."""
@@ -290,19 +449,21 @@ class _Walk:
             if time.perf_counter() > self.deadline:
                 break
             node.expanded = True
-            sym = node.sym
+            sym, d, named = node.sym, node.dist + 1, node.from_named
             edges: list[tuple[str, str, list[Symbol]]] = []
             if sym.kind in _CALLABLE:
                 edges.append(("follow_callees", "callee", self.callees(sym)))
             edges.append(("follow_members", "member", self.members(sym)))
-            if sym.kind in _CALLABLE:
+            if sym.kind in _CALLABLE and self.fan_in(sym) <= MAX_FAN_IN:  # not the callers of a utility
                 edges.append(("follow_callers", "caller", self.callers(sym)))
-            else:
+            elif node.dist == 0:  # a setting, constant or type the question starts from
                 edges.append(("follow_refs", "ref", self.refs(sym)))
             if sym.kind == "module":
                 edges.append(("follow_imports", "import", self.imports(sym)))
             for action, via, syms in edges:
-                new = [s for s in syms if self.add(s, node.dist + 1, via, sym.id)]
+                new = [s for s in syms if self.add(s, d, via, sym.id, from_named=named)]
+                if via == "callee":
+                    new += self.through(syms, d, named)
                 added += len(new)
                 if syms:
                     g = groups.setdefault(action, ([], []))
@@ -312,34 +473,62 @@ class _Walk:
             self.steps.append(Hop(hop, action, _WHY[action], from_=froms, found=_dedup(found)))
         return added
 
-    def imports(self, sym: Symbol) -> list[Symbol]:
-        """The definitions of the files that import a module."""
-        return [s for e in self.graph.importers(sym.path) for s in self.graph.in_file(e.path)[:20]]
+    def through(self, reached: list[Symbol], dist: int, named: bool, depth: int = 0) -> list[Symbol]:
+        """Within the same hop and at the same distance (no step of their own): a type that was called
+        (a constructor, a Go conversion) brings its methods, a thin wrapper what it forwards to."""
+        more: list[Symbol] = []
+        for s in reached:
+            node = self.nodes.get(s.id)
+            if s.id in self._passed or node is None or node.dist < dist:
+                continue
+            self._passed.add(s.id)
+            if s.kind in _TYPES and s.kind != "module":
+                members = self.members(s)
+                more += [m for m in members if self.add(m, dist, "member", s.id, from_named=named)]
+                if depth < 2:  # a Go method that only returns matchInArray(...): follow through it too
+                    more += self.through([m for m in members if self.is_thin(m)], dist, named, depth + 1)
+            elif depth < 2 and self.is_thin(s):
+                nxt = self.callees(s)
+                more += [c for c in nxt if self.add(c, dist, "callee", s.id, from_named=named)]
+                more += self.through(nxt, dist, named, depth + 1)
+        return more
 
     def bridge(self, hop: int) -> int:
-        """Join target-search hits that sit one edge away from what the walk reached."""
+        """Join target-search hits that the walked neighbourhood calls (or whose owner it reached)."""
         joined = []
-        for node in [n for n in self.nodes.values() if n.via == "subquery" and n.parent is None]:
+        for node in [n for n in self.nodes.values() if n.via == "subquery"]:
             if time.perf_counter() > self.deadline:
                 break
             best: _Node | None = None
-            for other in self.callers(node.sym) + self.callees(node.sym) + self._owner(node.sym):
+            for other in self.callers(node.sym) + self._owner(node.sym):
                 near = self.nodes.get(other.id)
-                if near is not None and near is not node and near.via != "subquery" and (best is None or near.dist < best.dist):
+                if near is None or near is node or near.via in ("subquery", "bridge", "search") \
+                        or (best is not None and near.dist >= best.dist):
+                    continue
+                # the call must resolve to this very definition (Email.__call__'s `_format_error` is Email's)
+                if other.qualname == node.sym.qualname.rsplit(".", 1)[0] or \
+                        node.sym in self.resolve_call(other, node.sym.name):
                     best = near
             if best is not None:
                 node.dist, node.parent, node.via = best.dist + 1, best.sym.id, "bridge"
+                node.from_named = best.from_named
                 joined.append(f"{best.sym.qualname} -> {node.sym.qualname}")
         if joined:
-            self.steps.append(Hop(hop, "subquery", "target hits one edge from the neighbourhood",
+            self.steps.append(Hop(hop, "subquery", "target hits that the neighbourhood calls",
                                   query=self.plan.target, found=joined))
         return len(joined)
 
-    def _owner(self, sym: Symbol) -> list[Symbol]:
-        if "." not in sym.qualname:
-            return []
-        owner = sym.qualname.rsplit(".", 1)[0]
-        return [s for s in self.graph.in_file(sym.path) if s.qualname == owner]
+    def propagate(self) -> None:
+        """A node reached from a named definition passes that on to what was reached from it."""
+        for _ in range(4):
+            changed = False
+            for node in self.nodes.values():
+                parent = self.nodes.get(node.parent or "")
+                if not node.from_named and parent is not None and parent.from_named and node.via != "search" \
+                        and parent.dist < node.dist:
+                    node.from_named = changed = True
+            if not changed:
+                break
 
     # ---- scoring --------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -354,7 +543,9 @@ class _Walk:
         for i in missing:
             s = self.nodes[i].sym
             name = {_stem(w) for w in split_identifier(s.qualname)}
-            doc = {_stem(w) for w in split_identifier(f"{s.doc} {s.signature}") if w not in _STOP}
+            path_words = s.path.rsplit(".", 1)[0].split("/")[-2:]  # "util/Immediate", "marshmallow/utils"
+            described = f"{s.doc} {s.signature} {' '.join(path_words)}"
+            doc = {_stem(w) for w in split_identifier(described) if w not in _STOP}
             body = {_stem(w) for w in split_identifier(code.get(i, "")[:4000]) if w not in _STOP}
             self._texts[i] = (name, doc, body)
         if self.qvec:
@@ -370,40 +561,174 @@ class _Walk:
         return got / total if total else 0.0
 
     def sim(self, sym: Symbol) -> float:
-        """Cheap similarity of a not-yet-added symbol to the target (names only): picks among namesakes."""
-        words = {_stem(w) for w in split_identifier(sym.qualname)}
-        return len(words & set(self._target_terms)) + 0.5 * len(words & set(self._full_terms))
+        """Cheap similarity of a symbol's name to the question: picks among namesakes."""
+        if sym.id not in self._sim:
+            words = {_stem(w) for w in split_identifier(sym.qualname)}
+            self._sim[sym.id] = len(words & self._target_set) + 0.5 * len(words & self._full_set)
+        return self._sim[sym.id]
 
     def score_all(self) -> list[_Node]:
+        """Similarity to the question plus graph priors (each recorded in ``node.adj`` by reason)."""
+        self.propagate()
         self.prepare()
         self._idf = _idf([self._texts[i] for i in self.nodes if i in self._texts])
         p = self.plan
+        calls_wanted = set(p.calls)
+        cos: dict[str, tuple[float, float]] = {}
+        if self.qvec:
+            for sid in self.nodes:
+                vec = self._vectors.get(sid)
+                if vec is not None:
+                    cos[sid] = (float(np.dot(self.qvec["target"], vec)), float(np.dot(self.qvec["full"], vec)))
         for sid, node in self.nodes.items():
+            sym = node.sym
             t_lex, f_lex = self.lexical(sid, self._target_terms), self.lexical(sid, self._full_terms)
-            vec = self._vectors.get(sid)
-            if vec is not None and self.qvec:
-                t_cos = float(np.dot(self.qvec["target"], vec))
-                f_cos = float(np.dot(self.qvec["full"], vec))
-                s = 0.55 * t_cos + 0.25 * f_cos + 0.3 * t_lex + 0.1 * f_lex
+            if sid in cos:
+                t_cos, f_cos = cos[sid]
+                w = TUNING["mix"]
+                s = w[0] * t_cos + w[1] * f_cos + w[2] * t_lex + w[3] * f_lex
             else:
+                t_cos = f_cos = 0.0
                 s = 0.7 * t_lex + 0.3 * f_lex
-            # Graph priors: the question starts from the anchor and asks for something beyond it.
-            if node.seed_named and node.dist == 0:
-                s -= 0.12
-            elif node.dist == 0 and node.via == "seed":
-                s -= 0.04
-            if node.via == "subquery":  # found by the target search alone: not connected to the anchor
-                s -= 0.06
+            node.adj = {}
+            node.parts = (round(t_cos, 3), round(f_cos, 3), round(t_lex, 3), round(f_lex, 3), round(s, 3))
+            callable_ = sym.kind in _CALLABLE
+            calls = self.call_names(sym)
+
+            # Where it sits: the question starts from the anchor and asks for something beyond it.
+            if node.dist == 0:
+                s += _adj(node, "the starting point", -0.12 if node.seed_named else -0.04)
+            if node.via == "search":
+                s += _adj(node, "near the anchor by text only", -0.04)
+            elif node.via == "subquery":
+                s += _adj(node, "not connected to the anchor", -0.12)
+            elif node.via == "bridge":
+                s += _adj(node, "joined by a target hit", -0.02)
+            elif node.via == "caller" and not p.callers:
+                s += _adj(node, "a caller (questions mostly ask downstream)", -0.04)
             if node.search_rank is not None:
-                s += 0.06 / (1 + node.search_rank / 2)
-            depth = min(node.dist, 4)
-            s += 0.025 * depth if p.deep else -0.015 * max(depth - 1, 0)
-            if p.wants == "callable" and node.sym.kind not in _CALLABLE:
-                s -= 0.06
-            elif p.wants == "type" and node.sym.kind in _CALLABLE:
-                s -= 0.06
+                s += _adj(node, "target search rank", TUNING["search_rank"] / (1 + node.search_rank / 2))
+            if node.dist != UNREACHED:
+                depth = min(node.dist, 4)
+                s += _adj(node, "depth", TUNING["deep"] * depth if p.deep else TUNING["near"][depth])
+            if self.has_named and node.from_named and node.dist > 0:
+                s += _adj(node, "on a path from a named definition", TUNING["from_named"])
+            if node.dist > 0 and sym.name in self._anchor_exact:
+                s += _adj(node, "a namesake of the starting point", -0.08)  # Router.Headers for Route.Headers
+
+            # What it is: the kind asked for, a declaration, a utility called from everywhere.
+            if p.wants == "callable" and not callable_:
+                s += _adj(node, "not a function", -0.06)
+            elif p.wants == "type" and callable_:
+                s += _adj(node, "not a type", -0.06)
+            elif p.wants == "any" and not callable_:
+                s += _adj(node, "not a function", -0.03)
+            if callable_ and sym.start_line == sym.end_line and not calls:
+                s += _adj(node, "a declaration (body elsewhere)", -0.05)  # an overload, an interface member
+            fan_in = self.fan_in(sym)
+            if fan_in > 2:
+                s += _adj(node, "a utility called from many places", -0.015 * float(np.log2(fan_in)))
+
+            # What the question says about it.
+            if calls_wanted and calls and calls_wanted & {_stem(w) for c in calls for w in split_identifier(c)}:
+                s += _adj(node, "calls what the question names", TUNING["calls"])  # "calls the work function"
+            if self.anchor_values and node.dist > 0 and self.anchor_values & calls:
+                s += _adj(node, "uses the named setting/type", 0.1 if self._backref else 0.04)
+            if p.inner and callable_ and self._nested_in_function(sym):
+                s += _adj(node, "an inner function, as asked", 0.05)
+            if p.mentioned and callable_:
+                words = self._code_words(sym)
+                used = [t for t in p.mentioned if t.rsplit(".", 1)[-1] in words and t != sym.name]
+                share = len(used) / len(p.mentioned)
+                s += _adj(node, "its code uses names the question mentions", 0.08 * share)
+            if sym.container and sym.container in p.mentioned and callable_:
+                s += _adj(node, "a method of the type asked for", 0.06)  # "the base Field method"
+            if sym.name in p.wanted_names:
+                s += _adj(node, "the name asked for", 0.08)  # "which validator's __call__"
+            if self._recursive_wanted and sym.name in calls:
+                s += _adj(node, "recurses, as asked", 0.05)
             node.score = s
+
+        ranked = sorted(self.nodes.values(), key=lambda n: -n.score)
+        if p.deep:
+            # "finally", "eventually": of a function and a specific helper it calls that look alike,
+            # the helper is the last step.
+            for node in ranked[:20]:
+                if not node.walked or node.sym.kind not in _CALLABLE:
+                    continue
+                for c in self.callees(node.sym):
+                    inner = self.nodes.get(c.id)
+                    if inner is not None and inner.walked and inner.sym.kind in _CALLABLE and self.fan_in(c) <= 3 \
+                            and inner.parts[4] >= 0.7 * node.parts[4] and inner.score < node.score:
+                        inner.score = node.score + 0.005
+                        inner.adj["the last step of a chain"] = True
+        # A thin wrapper hands the question's work to a specific callee: the callee ranks just above it.
+        inherited: set[str] = set()
+        for node in sorted(self.nodes.values(), key=lambda n: -n.score)[:30]:
+            if node.sym.id in inherited or not node.walked or not self.is_thin(node.sym):
+                continue
+            inner = {c.id: self.nodes[c.id] for c in self.callees(node.sym) if c.id in self.nodes}
+            if len(inner) == 1:
+                target = next(iter(inner.values()))
+                if self.fan_in(target.sym) <= 3 and target.sym.kind in _CALLABLE and target.score < node.score:
+                    target.score, node.score = node.score, node.score - 0.005
+                    target.adj["what a thin wrapper forwards to"] = True
+                    inherited.add(target.sym.id)
+        if not p.inner:
+            # Nested helpers are the inside of their function: unless the question asks for an inner
+            # function, the function itself answers for them.
+            for node in sorted(self.nodes.values(), key=lambda n: -n.sym.qualname.count(".")):
+                parent = self._parent_function(node.sym)
+                if parent is not None and parent.dist > 0 and node.score > parent.score - 0.01:
+                    parent.score = max(parent.score, node.score + 0.01)
+                    node.score = parent.score - 0.02
+                    parent.adj["answers for its nested helpers"] = True
         return sorted(self.nodes.values(), key=lambda n: -n.score)
+
+    def fan_in(self, sym: Symbol) -> int:
+        """How many definitions call this one (resolved on a sample of the call sites of a common name)."""
+        if sym.id not in self._fan_in:
+            sites = self.graph.callers(sym.name)
+            if len(self.graph.by_name(sym.name)) == 1:
+                count = len({r.enclosing_id for r, enc in sites if self.usable(enc)})
+            else:
+                sample = sites[:60]
+                hits = {enc.id for _, enc in sample if self.usable(enc) and enc.id != sym.id
+                        and sym in self.resolve_call(enc, sym.name)}
+                count = round(len(hits) * len(sites) / len(sample)) if sample else 0
+            self._fan_in[sym.id] = count
+        return self._fan_in[sym.id]
+
+    def _code_words(self, sym: Symbol) -> set[str]:
+        if sym.id not in self._words:
+            self._words[sym.id] = set(re.findall(r"[A-Za-z_$][\w$]*", self.code(sym)))
+        return self._words[sym.id]
+
+    def _nested_in_function(self, sym: Symbol) -> bool:
+        if "." not in sym.qualname:
+            return False
+        owner = sym.qualname.rsplit(".", 1)[0]
+        return any(s.qualname == owner and s.kind in _CALLABLE for s in self.graph.in_file(sym.path))
+
+    def _parent_function(self, sym: Symbol) -> _Node | None:
+        if sym.kind not in _CALLABLE or "." not in sym.qualname:
+            return None
+        owner = sym.qualname.rsplit(".", 1)[0]
+        for s in self.graph.in_file(sym.path):
+            if s.qualname == owner and s.kind in _CALLABLE:
+                return self.nodes.get(s.id)
+        return None
+
+
+def _adj(node: "_Node", why: str, delta: float) -> float:
+    node.adj[why] = round(node.adj.get(why, 0.0) + delta, 3)
+    return delta
+
+
+_CONTROL = re.compile(r"\b(if|for|while|switch|match|loop|try|catch|except|case|select)\b")
+_BACKREF = re.compile(r"\b(it|them|its|this|that|these|those)\b(?!\s+(?:is|are|was)\b)", re.I)
+_DOCSTRING = re.compile(r'("""|\'\'\')(?:.|\n)*?\1|/\*(?:.|\n)*?\*/')
+_COMMENT = ("#", "//", "*", "--")
 
 
 _WHY = {
@@ -412,6 +737,18 @@ _WHY = {
     "follow_members": "methods of a type / functions nested in a function",
     "follow_refs": "definitions that use a setting, constant or type",
     "follow_imports": "files that import the module",
+}
+
+
+_ABBREVIATIONS = {
+    "var": "variable", "vars": "variables", "arg": "argument", "args": "arguments", "param": "parameter",
+    "params": "parameters", "conf": "configuration", "cfg": "configuration", "config": "configuration",
+    "func": "function", "fn": "function", "err": "error", "errs": "errors", "msg": "message", "str": "string",
+    "req": "request", "resp": "response", "res": "result", "ctx": "context", "cb": "callback", "init": "initialize",
+    "impl": "implementation", "iter": "iterator", "num": "number", "idx": "index", "len": "length",
+    "val": "value", "vals": "values", "opts": "options", "opt": "option", "attr": "attribute",
+    "attrs": "attributes", "buf": "buffer", "util": "utility", "utils": "utilities", "sched": "schedule",
+    "fmt": "format", "obj": "object",
 }
 
 
@@ -427,7 +764,9 @@ def _terms(text: str) -> list[str]:
 
 def _stem(word: str) -> str:
     """A crude stem: five letters are enough to tell code words apart and to join their forms
-    (serialize/serializes/serialization, schedule/scheduler, validate/validator)."""
+    (serialize/serializes/serialization, schedule/scheduler, validate/validator); common code
+    abbreviations count as their words (vars/variables, cfg/configuration)."""
+    word = _ABBREVIATIONS.get(word, word)
     return word[:5] if len(word) > 5 else word.rstrip("s") if len(word) > 3 else word
 
 
@@ -438,6 +777,17 @@ def _idf(texts: list[tuple[set[str], set[str], set[str]]]) -> dict[str, float]:
         for t in name | doc | body:
             df[t] = df.get(t, 0) + 1
     return {t: float(np.log(1 + n / (1 + c))) for t, c in df.items()}
+
+
+def _implementations(defs: list[Symbol]) -> list[Symbol]:
+    """One definition per (file, qualified name): TypeScript overload signatures and the like collapse
+    into the longest, the implementation."""
+    best: dict[tuple[str, str], Symbol] = {}
+    for s in defs:
+        key = (s.path, s.qualname)
+        if key not in best or s.end_line - s.start_line > best[key].end_line - best[key].start_line:
+            best[key] = s
+    return [s for s in defs if best[(s.path, s.qualname)] is s]
 
 
 def _dedup(items: list[str]) -> list[str]:
@@ -508,42 +858,38 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     max_hops = max(1, int(max_hops))
     plan = decompose(query)
     graph = engine.graph
-    texts = {"full": query, "target": plan.target, "anchor": plan.anchor}
-    qvec = _embed(engine, texts)  # one batched encoder call; not part of the graph budget
+    qvec = _embed(engine, {"full": query, "target": plan.target, "anchor": plan.anchor})  # one encoder call
     graph_started = time.perf_counter()
     walk = _Walk(engine, query, plan, graph_started + budget)
     walk.qvec = qvec
 
     # ---- hop 1: the anchor (named definitions, then search) and the target as a sub-query -----------
-    named: list[Symbol] = []
-    for ident in plan.identifiers:
-        defs = [s for s in graph.definitions(ident) if walk.usable(s)]
-        if 0 < len(defs) <= MAX_PER_NAME:
-            named.extend(defs)
-    word_defs: list[Symbol] = []
-    for w in plan.words:  # a plain word that is also a name ("the retry operator"): only when unambiguous
-        defs = [s for s in graph.by_name(w) if walk.usable(s)] if w not in plan.identifiers else []
-        if len(defs) <= 3:
-            word_defs.extend(defs)
-    for s in named + word_defs:
-        walk.add(s, 0, "seed", seed_named=True)
+    named = _named_definitions(walk, plan)
+    walk.has_named = bool(named)
+    walk.anchor_values = {s.name for s, _ in named if s.kind not in _CALLABLE}
+    for sym, exact in named:  # named as the starting point: exact spelling only (Walk is not walk)
+        walk.add(sym, 0, "seed", seed_named=exact, from_named=True)
     anchor_hits = _search(engine, plan.anchor, SEARCH_K, qvec.get("anchor"))
     for c in anchor_hits[:SEEDS]:
         sym = graph.symbols.get(c.row.get("definition_id") or "")
-        if sym is not None:
-            walk.add(sym, 0, "seed")
+        if sym is None:
+            continue
+        if named:  # with named definitions, text hits for the anchor are neighbours, not seeds
+            walk.add(sym, 1, "search")
+        else:
+            walk.add(sym, 0, "seed", from_named=True)
     walk.steps.append(Hop(1, "search", f"the anchor ({plan.split}); names resolved: "
-                          + (", ".join(_dedup([s.qualname for s in named + word_defs])[:6]) or "none"),
+                          + (", ".join(_dedup([s.qualname for s, _ in named])[:6]) or "none"),
                           query=plan.anchor, found=[c.row["qualname"] for c in anchor_hits[:SEEDS]]))
-    target_hits: list[Candidate] = []
     if plan.target != plan.anchor:
         target_hits = _search(engine, plan.target, SEARCH_K, qvec.get("target"))
         for rank, c in enumerate(target_hits):
             sym = graph.symbols.get(c.row.get("definition_id") or "")
             if sym is not None:
-                walk.add(sym, 3, "subquery", search_rank=rank)
-                if sym.id in walk.nodes and walk.nodes[sym.id].search_rank is None:
-                    walk.nodes[sym.id].search_rank = rank
+                walk.add(sym, UNREACHED, "subquery")
+                node = walk.nodes.get(sym.id)
+                if node is not None and node.search_rank is None:
+                    node.search_rank = rank
         walk.steps.append(Hop(1, "subquery", "what the question asks for, searched on its own",
                               query=plan.target, found=[c.row["qualname"] for c in target_hits[:5]]))
 
@@ -556,11 +902,10 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
             stopped = "budget"
             break
         if hop == 2:
-            frontier = [n for n in walk.nodes.values() if n.dist == 0 and not n.expanded]
-            frontier.sort(key=lambda n: (not n.seed_named, -n.score))
+            frontier = sorted((n for n in walk.nodes.values() if n.dist == 0), key=lambda n: -n.score)
             frontier = frontier[:SEEDS + len(named)]
         else:
-            frontier = [n for n in ranked if not n.expanded and n.via != "subquery"][:FRONTIER]
+            frontier = [n for n in ranked if not n.expanded and n.dist != UNREACHED][:FRONTIER]
         if not frontier:
             stopped = "exhausted"
             break
@@ -571,7 +916,7 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
             llm_used = True
             _llm_hop(walk, hop, planner or _default_planner(), ranked)
             ranked = walk.score_all()
-        if _confident(ranked):
+        if _confident(walk, ranked):
             stopped = "confident"
             walk.steps.append(Hop(hop, "stop", f"{ranked[0].sym.qualname} is clearly ahead "
                                   f"({ranked[0].score:.2f} vs {ranked[1].score:.2f})" if len(ranked) > 1
@@ -579,23 +924,58 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
             break
     graph_ms = (time.perf_counter() - graph_started) * 1000
     if stopped != "confident":
-        walk.steps.append(Hop(max(1, min(max_hops, len({s.hop for s in walk.steps}))), "stop",
-                              {"max_hops": f"{max_hops} hops done", "budget": f"time budget spent ({graph_ms:.0f} ms)",
-                               "exhausted": "nothing left to follow"}[stopped]))
-    results = _results(engine, ranked, k, query)
+        last = max(s.hop for s in walk.steps)
+        walk.steps.append(Hop(last, "stop", {"max_hops": f"{max_hops} hops done",
+                                             "budget": f"time budget spent ({graph_ms:.0f} ms)",
+                                             "exhausted": "nothing left to follow"}[stopped]))
+    results = _results(engine, ranked, k, query, qvec.get("full"))
     return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms)
 
 
-def _confident(ranked: list[_Node]) -> bool:
-    if not ranked:
-        return False
+def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool]]:
+    """Definitions the anchor names: identifiers (exact spelling preferred), "Type method()" pairs, and
+    plain words that are unambiguous names ("the retry operator"). Each with: spelled exactly so."""
+    graph = walk.graph
+    out: dict[str, tuple[Symbol, bool]] = {}
+    for ident in plan.identifiers:
+        defs = _implementations([s for s in graph.definitions(ident) if walk.usable(s)])
+        last = re.split(r"::|\.|#|->", ident)[-1]
+        if not defs and last != ident:  # `Itertools::diff_with` is the free function `diff_with`
+            defs = _implementations([s for s in graph.by_name(last) if walk.usable(s)])
+            defs = defs if len(defs) <= 3 else []
+        defs = [s for s in defs if s.name == last] or defs  # `Router.Walk` names Walk, not walk
+        if 0 < len(defs) <= MAX_PER_NAME:
+            out.update((s.id, (s, s.name == last)) for s in defs)
+    for owner, method in plan.pairs:  # "Permutations count()", "kmerge next()"
+        owner_last = re.split(r"::|\.|#|->", owner)[-1].lower()
+        owner_words = set(split_identifier(owner_last))
+        defs = [s for s in _implementations(graph.by_name(method)) if walk.usable(s) and s.container
+                and (s.container.lower().startswith(owner_last) or set(split_identifier(s.container)) <= owner_words)]
+        if 0 < len(defs) <= MAX_PER_NAME:
+            out.update((s.id, (s, True)) for s in defs)
+    for w in plan.words:
+        if w in plan.identifiers:
+            continue
+        defs = [s for s in _implementations(graph.by_name(w)) if walk.usable(s) and s.name == w]  # exact spelling
+        if 0 < len(defs) <= 3:
+            out.update((s.id, (s, True)) for s in defs if s.id not in out)
+    return list(out.values())
+
+
+def _confident(walk: _Walk, ranked: list[_Node]) -> bool:
+    if len(ranked) < 2:
+        return bool(ranked) and ranked[0].walked and ranked[0].dist > 0
     top = ranked[0]
-    if top.dist == 0 or top.via == "subquery":
+    if top.dist == 0 or not top.walked or walk.is_thin(top.sym):
         return False
-    return len(ranked) == 1 or top.score - ranked[1].score >= CONFIDENT_MARGIN
+    if not top.expanded and any(c.id not in walk.nodes for c in walk.callees(top.sym)):
+        return False  # what it calls may be the answer: look once more
+    if (walk.plan.wants == "type") != (top.sym.kind not in _CALLABLE):
+        return False
+    return top.score - ranked[1].score >= CONFIDENT_MARGIN
 
 
-def _results(engine: Engine, ranked: list[_Node], k: int, query: str) -> list[Result]:
+def _results(engine: Engine, ranked: list[_Node], k: int, query: str, vector: np.ndarray | None) -> list[Result]:
     top = ranked[: k * 3]
     rows = engine.chunks_for_definitions([n.sym.id for n in top])
     first: dict[str, dict] = {}
@@ -609,7 +989,7 @@ def _results(engine: Engine, ranked: list[_Node], k: int, query: str) -> list[Re
     out = drop_overlaps(cands, k)
     if len(out) < k:  # too little reached: fill with a plain search of the whole question
         have = {c.row["id"] for c in out}
-        for c in engine.semantic_candidates(query, k):
+        for c in _search(engine, query, k, vector):
             if c.row["id"] not in have and len(out) < k:
                 out.append(Candidate(c.row, 0.0, c.sources))
     return [engine.chunk_result(c) for c in out]
@@ -721,7 +1101,7 @@ def _default_planner() -> LLMPlanner:
 
 
 def _llm_hop(walk: _Walk, hop: int, planner: LLMPlanner, ranked: list[_Node]) -> None:
-    if _confident(ranked):
+    if _confident(walk, ranked):
         return
     cands = [{"name": n.sym.qualname, "kind": n.sym.kind, "path": n.sym.path,
               "signature": (n.sym.signature or "")[:160]} for n in ranked[:15]]

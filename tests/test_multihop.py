@@ -1,0 +1,271 @@
+"""Multi-hop search on the sample repository (structural index, no vectors): decomposition, the trail,
+hop and time bounds, a two-step question, and the optional LLM sub-queries against a local fake
+Messages API (the real anthropic SDK talks to it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from sgmcp import multihop
+from sgmcp.engine import Engine, QueryError
+from sgmcp.models import Result
+from sgmcp.multihop import ACTIONS, LLMPlanner, decompose, multi_hop, multi_hop_search, parse_plan
+
+ENFORCER = "the log rotation size setting: the function that enforces it"
+
+
+@pytest.fixture(autouse=True)
+def no_key(monkeypatch: pytest.MonkeyPatch):
+    """Heuristics only unless a test sets up the fake API (a developer's real key must not be used)."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.delenv("SGMCP_MULTIHOP_BUDGET_MS", raising=False)
+    multihop._LLM_CACHE.clear()
+
+
+@pytest.fixture(scope="module")
+def engine(sample_index) -> Engine:
+    repo, index_dir = sample_index
+    e = Engine(repo, index_dir)
+    assert not e.has_vectors
+    return e
+
+
+# ---- decomposition -------------------------------------------------------------------------------
+
+
+def test_decompose_splits_anchor_and_target() -> None:
+    p = decompose(ENFORCER)
+    assert (p.anchor, p.target) == ("the log rotation size setting", "the function that enforces it")
+    assert p.wants == "callable" and not p.deep
+
+    p = decompose("Itertools::dedup is built on coalesce: which method decides whether items merge")
+    assert p.anchor == "Itertools::dedup is built on coalesce" and p.identifiers[0] == "Itertools::dedup"
+
+    p = decompose("Schema.load: which method finally calls each registered post_load processor")
+    assert p.identifiers == ["Schema.load"] and p.deep and "post" in p.calls
+
+    # No separator: the interrogative starts the target; a trailing relative clause is the anchor.
+    p = decompose("Router.ServeHTTP cleans the path before matching, which function does it")
+    assert p.anchor.startswith("Router.ServeHTTP") and p.target.startswith("which function")
+    p = decompose("which function finally renders the template that the page-config option names")
+    assert p.anchor == "the page-config option names" and p.target == "which function finally renders the template"
+
+    p = decompose("kmerge next(): after taking the smallest head, which function restores the heap")
+    assert ("kmerge", "next") in p.pairs
+    p = decompose("a Tuple field: which validator's __call__ compares the length")
+    assert "__call__" in p.wanted_names and p.wants == "callable"
+    p = decompose("the timeout operator: which inner function schedules the timer")
+    assert p.inner
+
+
+# ---- the walk ------------------------------------------------------------------------------------
+
+
+def test_two_step_question_finds_the_enforcing_function(engine: Engine) -> None:
+    out = multi_hop_search(engine, ENFORCER, k=5, max_hops=3)
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    assert out.results[0].path == "notes/storage.py"
+    # The setting is found by searching the anchor; the enforcing function one edge further on.
+    names = [r.symbol for r in out.results]
+    assert "max_log_bytes" in names
+
+
+def test_setting_named_in_the_question(engine: Engine) -> None:
+    out = multi_hop_search(engine, "the max_log_bytes setting: which function rotates the log when it is exceeded")
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    first = out.steps[0]
+    assert first.action == "search" and "max_log_bytes" in first.why  # resolved by name
+    assert any(s.action == "follow_callers" and "max_log_bytes" in s.from_ for s in out.steps)
+
+
+def test_trail_records_hops_and_edges(engine: Engine) -> None:
+    out = multi_hop_search(engine, "NoteStore.save: which function finally rotates the activity log", max_hops=3)
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    assert all(s.action in ACTIONS for s in out.steps)
+    assert [s.action for s in out.steps[:2]] == ["search", "subquery"]
+    assert out.steps[0].query == "NoteStore.save" and out.steps[1].query.startswith("which function")
+    follows = [s for s in out.steps if s.action.startswith("follow_")]
+    assert follows and all(s.from_ and s.why for s in follows)
+    assert any("NoteStore.save" in s.from_ and "NoteStore._record" in s.found for s in follows)
+    assert out.steps[-1].action == "stop"
+    as_dict = out.steps[2].as_dict()
+    assert set(as_dict) == {"hop", "action", "query", "from", "found", "why"}
+    assert str(out.steps[2]).startswith("hop 2 follow_")
+
+
+@pytest.mark.parametrize("max_hops", [1, 2, 3, 5])
+def test_max_hops_is_respected(engine: Engine, max_hops: int) -> None:
+    out = multi_hop_search(engine, "NoteStore.save: which function finally rotates the activity log",
+                           max_hops=max_hops)
+    assert max(s.hop for s in out.steps) <= max_hops
+    if max_hops == 1:
+        assert not any(s.action.startswith("follow_") for s in out.steps)
+        assert out.results  # the searches still answer
+
+
+def test_time_budget_bounds_the_walk(engine: Engine) -> None:
+    out = multi_hop_search(engine, ENFORCER, max_hops=5, budget_ms=0)
+    assert out.stopped == "budget" and out.results
+    assert not any(s.action.startswith("follow_") for s in out.steps)
+    assert "time budget" in out.steps[-1].why
+    started = time.perf_counter()
+    out = multi_hop_search(engine, ENFORCER, max_hops=5)
+    assert out.graph_ms < multihop.DEFAULT_BUDGET_MS + 250  # the budget, plus one hop's overrun at most
+    assert (time.perf_counter() - started) < 5
+
+
+def test_multi_hop_wrapper_appends_the_trail(engine: Engine) -> None:
+    trail: list[str] = []
+    results = multi_hop(engine, ENFORCER, 3, 2, trail)
+    assert len(results) <= 3 and all(isinstance(r, Result) for r in results)
+    assert all(isinstance(t, str) for t in trail) and trail[0].startswith("hop 1 search")
+    with pytest.raises(QueryError):
+        multi_hop_search(engine, "   ")
+
+
+def test_results_are_unique_and_respect_k(engine: Engine) -> None:
+    out = multi_hop_search(engine, "which function finally renders the markdown table that the publish command writes",
+                           k=4)
+    assert len(out.results) == 4
+    spans = [(r.path, r.start_line) for r in out.results]
+    assert len(set(spans)) == len(spans)
+    assert out.results[0].symbol in ("render_markdown", "table_to_html_rows")
+
+
+# ---- LLM sub-queries against a local fake Messages API ------------------------------------------------
+
+
+class FakeMessages:
+    """Serves POST /v1/messages with a scripted reply and records what it was sent."""
+
+    def __init__(self) -> None:
+        self.reply_text = json.dumps({"subqueries": ["rotate the log file when it grows too big"],
+                                      "symbols": ["rotate_log_if_needed"]})
+        self.status = 200
+        self.delay = 0.0
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                fake.requests.append({"path": self.path, "body": body})
+                time.sleep(fake.delay)
+                if fake.status != 200:
+                    self.send_response(fake.status)
+                    self.send_header("content-type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"type":"error","error":{"type":"api_error","message":"boom"}}')
+                    return
+                payload = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                           "content": [{"type": "text", "text": fake.reply_text}], "stop_reason": "end_turn",
+                           "stop_sequence": None, "usage": {"input_tokens": 100, "output_tokens": 20}}
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # the timeout test hangs up on purpose
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch):
+    server = FakeMessages()
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
+    yield server
+    server.server.shutdown()
+
+
+QUESTION = "the log rotation size setting: the function that enforces it"
+
+
+def test_llm_subqueries_are_followed(engine: Engine, fake: FakeMessages) -> None:
+    out = multi_hop_search(engine, QUESTION, max_hops=3, planner=LLMPlanner(model="claude-test"))
+    step = next(s for s in out.steps if s.action == "llm_subquery")
+    assert step.why == "llm sub-queries from claude-test"
+    assert step.query == "rotate the log file when it grows too big" and "rotate_log_if_needed" in step.found
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    request = fake.requests[0]
+    assert request["path"] == "/v1/messages" and request["body"]["model"] == "claude-test"
+    user = request["body"]["messages"][0]["content"]
+    assert json.dumps(QUESTION) in user and "<candidates>" in user
+    block = user.split("<candidates>\n", 1)[1].split("\n</candidates>", 1)[0]
+    assert all(json.loads(line)["name"] for line in block.splitlines())  # candidates travel as JSON data
+    # The same question and candidates again: answered from the cache.
+    multi_hop_search(engine, QUESTION, max_hops=3, planner=LLMPlanner(model="claude-test"))
+    assert len(fake.requests) == 1
+
+
+def test_llm_is_used_when_the_key_is_set(engine: Engine, fake: FakeMessages) -> None:
+    trail: list[str] = []
+    multi_hop(engine, QUESTION, 5, 3, trail)
+    assert any("llm_subquery" in t for t in trail) and len(fake.requests) == 1
+    trail = []
+    multi_hop(engine, QUESTION + " ", 5, 3, trail, llm=False)
+    assert not any("llm_subquery" in t for t in trail) and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("reply", ["no json here", '{"subqueries": "one"}', '{"symbols": ["a b"]}',
+                                   '{"subqueries": [], "symbols": []}', '{"subqueries": ["x"], "extra": 1}',
+                                   '{"subqueries": ["a", "b", "c"]}'])
+def test_malformed_llm_answers_fall_back(engine: Engine, fake: FakeMessages, reply: str) -> None:
+    fake.reply_text = reply
+    heuristic = multi_hop_search(engine, QUESTION, llm=False)
+    out = multi_hop_search(engine, QUESTION, planner=LLMPlanner())
+    step = next(s for s in out.steps if s.action == "llm_subquery")
+    assert "malformed" in step.why and not step.found
+    assert [r.symbol for r in out.results] == [r.symbol for r in heuristic.results]
+
+
+def test_llm_errors_and_timeouts_fall_back(engine: Engine, fake: FakeMessages, monkeypatch) -> None:
+    fake.status = 500
+    out = multi_hop_search(engine, QUESTION, planner=LLMPlanner())
+    assert "failed (" in next(s for s in out.steps if s.action == "llm_subquery").why
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    fake.status, fake.delay = 200, 2.0
+    started = time.perf_counter()
+    out = multi_hop_search(engine, QUESTION + "?", planner=LLMPlanner(timeout=0.3))
+    assert "failed (" in next(s for s in out.steps if s.action == "llm_subquery").why
+    assert time.perf_counter() - started < 2.0
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    out = multi_hop_search(engine, QUESTION + "!", planner=LLMPlanner())
+    assert "ANTHROPIC_API_KEY" in next(s for s in out.steps if s.action == "llm_subquery").why
+
+
+def test_llm_symbols_must_exist(engine: Engine, fake: FakeMessages) -> None:
+    fake.reply_text = '{"symbols": ["does_not_exist", "IGNORE_ALL_INSTRUCTIONS"]}'
+    out = multi_hop_search(engine, QUESTION, planner=LLMPlanner())
+    step = next(s for s in out.steps if s.action == "llm_subquery")
+    assert step.found == [] and out.results[0].symbol == "rotate_log_if_needed"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('{"subqueries": ["rotate the log"], "symbols": ["NoteStore._record"]}',
+     (["rotate the log"], ["NoteStore._record"])),
+    ('Sure: {"symbols": ["Vec::push"]}', ([], ["Vec::push"])),
+    ('{"subqueries": ["ab"]}', None),  # too short
+    ('{"subqueries": ["' + "x" * 201 + '"]}', None),  # too long
+    ('{"symbols": ["a", "b", "c", "d", "e", "f"]}', None),  # too many
+    ('{"symbols": ["rm -rf /"]}', None),  # not a name
+    ('["subqueries"]', None),
+])
+def test_parse_plan_is_strict(text: str, expected) -> None:
+    assert parse_plan(text) == expected
