@@ -147,11 +147,8 @@ def prepare(work: Path, model: str | None, *, data_dir: Path = DATA_DIR, quiet: 
 
 def query_lists(engine: Any, query: str, k: int = K) -> dict[str, list[dict[str, Any]]]:
     """The ranked lists ``Engine.semantic_candidates`` fuses for ``query`` (same order, same limit)."""
-    limit = max(50, k * 5)
-    lists = engine._lexical_lists(query, limit)
-    if engine.has_vectors:
-        lists["dense"] = engine._dense(query, limit)
-    return lists
+    every_source = {"bm25": 1.0, "symbol": 1.0, "name": 1.0, "path": 1.0, "dense": 1.0}
+    return engine.retrieval_lists(query, max(50, k * 5), every_source)
 
 
 def fused(lists: dict[str, Sequence[dict[str, Any]]], weights: dict[str, float], query: str, k: int = K) -> list[Any]:

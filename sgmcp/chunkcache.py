@@ -1,29 +1,42 @@
-"""A snapshot's chunk table, indexed in memory for the lookups every query makes.
+"""A snapshot's chunk table, held in memory for the lookups every query makes.
 
-- vectors: exact nearest neighbours by one matrix product. A flat scan in LanceDB costs tens of
-  milliseconds per query even at a few thousand rows on a busy 2-core machine; this costs well
-  under one. Past ``IN_MEMORY_MAX_ROWS`` (about 370 MB of float32 at 384 dimensions) the engine
-  uses LanceDB's ANN index instead.
-- row offsets by ``definition_id`` and ``path``, so symbol and path evidence costs a dictionary
-  lookup and one ``take_offsets`` instead of a filtered scan.
+- metadata (path, lines, kind, names, signature, ...): one Arrow table in memory, so building a
+  candidate row costs a ``take`` instead of a LanceDB read (a ``take_offsets`` of 50 rows costs
+  5-7 ms on an idle 2-core machine; every query made three of them).
+- code: read from LanceDB only for the rows a caller shows (the final top k), since it is most of
+  the table's bytes.
+- vectors: exact nearest neighbours by one matrix-vector product over a bfloat16 copy. The product is
+  bound by memory bandwidth (120k x 384 float32 = 184 MB: 13-17 ms on one core), and bfloat16 halves
+  both the time and the memory; its rounding (about 1e-3 on a cosine) only reorders near ties among
+  the 50 candidates that fusion re-ranks anyway. Past ``IN_MEMORY_MAX_ROWS`` (about 380 MB at 384
+  dimensions) the engine uses LanceDB's ANN index instead.
+- row offsets by ``id``, ``definition_id`` and ``path``: symbol and path evidence, and BM25 hits
+  (which LanceDB returns as ids), cost dictionary lookups.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
-IN_MEMORY_MAX_ROWS = 250_000
+IN_MEMORY_MAX_ROWS = 500_000
+# The columns of a candidate row; ``code`` is added only where a caller asks for it.
+META_COLUMNS = ["id", "path", "language", "kind", "name", "qualname", "container", "start_line", "end_line",
+                "signature", "definition_id"]
 
 
 class ChunkCache:
     def __init__(self, table: Any, with_vectors: bool) -> None:
         self.table = table
-        columns = ["definition_id", "path"] + (["vector"] if with_vectors else [])
+        columns = META_COLUMNS + (["vector"] if with_vectors else [])
         # A plain scan returns rows in offset order, which is what take_offsets addresses.
         arrow = table.search().select(columns).limit(None).to_arrow()
+        self.meta: pa.Table = arrow.select(META_COLUMNS).combine_chunks()
         self._offsets: dict[str, dict[str, list[int]]] = {}
         for name in ("definition_id", "path"):
             index: dict[str, list[int]] = defaultdict(list)
@@ -31,36 +44,77 @@ class ChunkCache:
                 if value:
                     index[value].append(offset)
             self._offsets[name] = index
-        self.matrix: np.ndarray | None = None
+        self._by_id = {value: offset for offset, value in enumerate(arrow.column("id").to_pylist())}
+        self.matrix: Any = None  # torch.Tensor (bfloat16), rows in offset order
         if with_vectors:
+            import torch  # the query encoder has loaded it already
+
             column = arrow.column("vector").combine_chunks()
             values = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
             if column.null_count:  # a chunk without a vector never matches
                 values = np.nan_to_num(values)
-            self.matrix = values.reshape(len(column), column.type.list_size)
+            with warnings.catch_warnings():  # read-only Arrow memory; .to() copies it at once
+                warnings.simplefilter("ignore", UserWarning)
+                matrix = torch.from_numpy(values.reshape(len(column), column.type.list_size))
+            self.matrix = matrix.to(torch.bfloat16)
 
-    def _take(self, offsets: list[int], columns: list[str]) -> dict[int, dict[str, Any]]:
-        ordered = sorted(set(offsets))
-        if not ordered:
-            return {}
+    def __len__(self) -> int:
+        return self.meta.num_rows
+
+    def rows(self, offsets: list[int], *, code: bool = False, vectors: bool = False) -> list[dict[str, Any]]:
+        """Candidate rows at ``offsets``, in that order, each with its ``_offset``."""
+        if not offsets:
+            return []
+        rows = self.meta.take(pa.array(offsets, type=pa.int64())).to_pylist()
+        for offset, row in zip(offsets, rows):
+            row["_offset"] = offset
+        if code:
+            self.add_code(rows)
+        if vectors:
+            for offset, row, vector in zip(offsets, rows, self._vectors(offsets)):
+                row["vector"] = vector
+        return rows
+
+    def _vectors(self, offsets: list[int]) -> list[Any]:
+        if self.matrix is not None:
+            return list(self.matrix[offsets].float().numpy())
+        ordered = sorted(set(offsets))  # too many rows to hold: one read
+        read = dict(zip(ordered, self.table.take_offsets(ordered).select(["vector"]).to_arrow()
+                        .column("vector").to_pylist()))
+        return [None if read[o] is None else np.asarray(read[o], dtype=np.float32) for o in offsets]
+
+    def add_code(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Fill in ``code`` for rows that lack it, with one read."""
+        missing = [r for r in rows if "code" not in r]
+        if not missing:
+            return
         # take_offsets returns rows in the order of the (sorted) offsets it is given.
-        return dict(zip(ordered, self.table.take_offsets(ordered).select(columns).to_list()))
+        ordered = sorted({r["_offset"] for r in missing})
+        texts = dict(zip(ordered, self.table.take_offsets(ordered).select(["code"]).to_arrow()
+                         .column("code").to_pylist()))
+        for r in missing:
+            r["code"] = texts[r["_offset"]] or ""
 
-    def rows_where(self, column: str, values: list[str], columns: list[str]) -> list[dict[str, Any]]:
-        """Rows whose ``column`` is one of ``values``, in the order of ``values``."""
+    def rows_for_ids(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Rows for chunk ids (as a LanceDB search returns them), in that order; unknown ids are skipped."""
+        return self.rows([o for o in (self._by_id.get(i) for i in ids) if o is not None])
+
+    def rows_where(self, column: str, values: list[str], *, code: bool = False,
+                   vectors: bool = False) -> list[dict[str, Any]]:
+        """Rows whose ``column`` (``definition_id`` or ``path``) is one of ``values``, in the order of ``values``."""
         index = self._offsets[column]
-        offsets = [o for v in values for o in index.get(v, ())]
-        rows = self._take(offsets, columns)
-        return [rows[o] for o in offsets]
+        return self.rows([o for v in values for o in index.get(v, ())], code=code, vectors=vectors)
 
-    def nearest(self, query: np.ndarray, limit: int, columns: list[str]) -> list[dict[str, Any]]:
+    def nearest(self, query: np.ndarray, limit: int) -> list[dict[str, Any]]:
         """The ``limit`` rows closest to ``query`` (cosine: vectors are normalised), best first,
         each with ``_distance`` as LanceDB's own vector search reports it."""
         if self.matrix is None or not len(self.matrix):
             return []
-        scores = self.matrix @ query.astype(np.float32)
-        limit = min(limit, len(scores))
-        top = np.argpartition(-scores, limit - 1)[:limit]
-        top = top[np.argsort(-scores[top])]
-        rows = self._take([int(i) for i in top], columns)
-        return [{**rows[int(i)], "_distance": float(1.0 - scores[i])} for i in top]
+        import torch
+
+        scores = self.matrix @ torch.from_numpy(np.array(query, dtype=np.float32)).to(torch.bfloat16)
+        top = torch.topk(scores.float(), min(limit, len(scores)))
+        rows = self.rows(top.indices.tolist())
+        for score, row in zip(top.values.tolist(), rows):
+            row["_distance"] = 1.0 - score
+        return rows

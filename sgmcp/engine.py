@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from indexer.encoder import Encoder, load_encoder
 from indexer.graph import Graph, Symbol
 from indexer.identifiers import split_text
@@ -20,8 +22,6 @@ from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_p
 from .snippets import fit_budget, numbered
 from .chunkcache import IN_MEMORY_MAX_ROWS, ChunkCache
 
-_CHUNK_COLUMNS = ["id", "path", "language", "kind", "name", "qualname", "container", "start_line", "end_line",
-                  "signature", "code", "definition_id"]
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.|->|#)[A-Za-z_][A-Za-z0-9_]*)*")
 _KIND_RANK = {"class": 0, "struct": 0, "interface": 0, "trait": 0, "enum": 0, "protocol": 0, "function": 1,
               "method": 1, "impl": 2, "type": 2, "module": 3, "namespace": 3, "constant": 4, "macro": 4}
@@ -158,9 +158,9 @@ class Engine:
     def lexical_search(self, query: str, k: int = 10) -> list[Result]:
         """BM25 over split identifiers, fused with exact symbol-name and path matches."""
         query = _require(query, "query")
-        lists = self._lexical_lists(query, limit=max(50, k * 5))
+        lists = self.retrieval_lists(query, max(50, k * 5), LEXICAL_WEIGHTS)
         ranked = apply_code_rules(fuse(lists, LEXICAL_WEIGHTS), query)
-        return [self.chunk_result(c) for c in drop_overlaps(ranked, k)]
+        return self.chunk_results(drop_overlaps(ranked, k))
 
     @property
     def encoder(self) -> Encoder:
@@ -185,70 +185,83 @@ class Engine:
     def semantic_search(self, query: str, k: int = 10) -> list[Result]:
         """Dense vectors fused with BM25, symbol-name and path evidence, then code-aware rules."""
         query = _require(query, "query")
-        return [self.chunk_result(c) for c in self.semantic_candidates(query, k)]
+        return self.chunk_results(self.semantic_candidates(query, k))
 
-    def semantic_candidates(self, query: str, k: int) -> list[Candidate]:
-        limit = max(50, k * 5)
-        lists = self._lexical_lists(query, limit)
+    def semantic_candidates(self, query: str, k: int, *, vector: np.ndarray | None = None) -> list[Candidate]:
+        """The top ``k`` chunks for ``query``, best first (``vector``: its embedding, if already known)."""
         weights = self.weights if self.has_vectors else LEXICAL_WEIGHTS
-        if self.has_vectors:
-            lists["dense"] = self._dense(query, limit)
-        ranked = apply_code_rules(fuse(lists, weights), query)
-        return drop_overlaps(ranked, k)
+        lists = self.retrieval_lists(query, max(50, k * 5), weights, vector=vector)
+        return drop_overlaps(apply_code_rules(fuse(lists, weights), query), k)
 
-    def _dense(self, query: str, limit: int) -> list[dict[str, Any]]:
-        vector = self.encoder.embed_queries([query])[0]
+    def retrieval_lists(self, query: str, limit: int, weights: dict[str, float], *,
+                        vector: np.ndarray | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The ranked row lists that fusion combines, one per source with a non-zero weight:
+        ``bm25``, ``symbol`` (exact names), ``name`` (split-name words), ``path``, ``dense``."""
+        lists: dict[str, list[dict[str, Any]]] = {}
+        if weights.get("bm25"):
+            lists["bm25"] = self._bm25(query, limit)
+        if weights.get("symbol"):
+            names = [n for n in (m.group(0) for m in _IDENT.finditer(query)) if _looks_like_symbol(n, query)]
+            symbol_ids = [s.id for n in names if len(n) > 2 for s in self.graph.definitions(n)][:limit]
+            if symbol_ids:
+                lists["symbol"] = self.chunks.rows_where("definition_id", symbol_ids)
+        if weights.get("name"):
+            named = [s.id for s, score in self.graph.name_matches(query, limit) if score >= 0.25]
+            if named:
+                lists["name"] = self.chunks.rows_where("definition_id", named)
+        if weights.get("path"):
+            words = [t for t in query.split() if "/" in t or "." in t]
+            paths = [p for p in self.graph.files if any(t in p for t in words)] if words else []
+            if paths:
+                lists["path"] = self._rows_for_paths(paths[:20])
+        if weights.get("dense") and self.has_vectors:
+            lists["dense"] = self._dense(query, limit, vector)
+        return lists
+
+    def _dense(self, query: str, limit: int, vector: np.ndarray | None = None) -> list[dict[str, Any]]:
+        if vector is None:
+            vector = self.encoder.embed_queries([query])[0]
         cache = self.chunks
         if cache.matrix is not None:
-            return cache.nearest(vector, limit, _CHUNK_COLUMNS)
+            return cache.nearest(vector, limit)
         table = self.snapshot.tables["chunks"]
-        return (table.search(vector, vector_column_name="vector").distance_type("cosine")
-                .select(_CHUNK_COLUMNS).limit(limit).to_list())
+        hits = (table.search(vector, vector_column_name="vector").distance_type("cosine")
+                .select(["id"]).limit(limit).to_list())
+        rows = cache.rows_for_ids(h["id"] for h in hits)
+        for row, hit in zip(rows, hits):
+            row["_distance"] = hit["_distance"]
+        return rows
 
     @property
     def chunks(self) -> ChunkCache:
-        """The snapshot's chunk lookups (and vectors, unless the index is too large) in memory."""
+        """The snapshot's chunk metadata and offsets (and vectors, unless the index is too large) in memory."""
         with self._lock:
             if self._chunks is None:
                 table = self.snapshot.tables["chunks"]
                 self._chunks = ChunkCache(table, self.has_vectors and table.count_rows() <= IN_MEMORY_MAX_ROWS)
             return self._chunks
 
-    def _lexical_lists(self, query: str, limit: int) -> dict[str, list[dict[str, Any]]]:
-        lists: dict[str, list[dict[str, Any]]] = {"bm25": self._bm25(query, limit)}
-        names = [n for n in (m.group(0) for m in _IDENT.finditer(query)) if _looks_like_symbol(n, query)]
-        symbol_ids = [s.id for n in names if len(n) > 2 for s in self.graph.definitions(n)][:limit]
-        if symbol_ids:
-            lists["symbol"] = self._chunks_where("definition_id", symbol_ids)
-        named = [s.id for s, score in self.graph.name_matches(query, limit) if score >= 0.25]
-        if named:
-            lists["name"] = self._chunks_where("definition_id", named)
-        paths = [p for p in self.graph.files if any(t in p for t in query.split() if "/" in t or "." in t)]
-        if paths:
-            lists["path"] = self._chunks_where("path", paths[:20])
-        return lists
-
     def _bm25(self, query: str, limit: int) -> list[dict[str, Any]]:
         terms = split_text(query)
         if not terms.strip():
             return []
         table = self.snapshot.tables["chunks"]
-        try:
-            return (table.search(terms, query_type="fts", fts_columns="text_split").select(_CHUNK_COLUMNS)
-                    .limit(limit).to_list())
+        try:  # ids only: the rows come from memory
+            hits = (table.search(terms, query_type="fts", fts_columns="text_split").select(["id"])
+                    .limit(limit).to_arrow())
         except Exception:  # no FTS index yet (empty or brand-new table)
             return []
+        return self.chunks.rows_for_ids(hits.column("id").to_pylist())
 
-    def _chunks_where(self, column: str, values: list[str], extra: list[str] | None = None) -> list[dict[str, Any]]:
-        rows = self.chunks.rows_where(column, values, _CHUNK_COLUMNS + (extra or []))
-        if column == "path":
-            order = {v: i for i, v in enumerate(values)}
-            rows.sort(key=lambda r: (order[r["path"]], r["start_line"]))
+    def _rows_for_paths(self, paths: list[str]) -> list[dict[str, Any]]:
+        order = {p: i for i, p in enumerate(paths)}
+        rows = self.chunks.rows_where("path", paths)
+        rows.sort(key=lambda r: (order[r["path"]], r["start_line"]))
         return rows
 
     def chunks_for_definitions(self, definition_ids: list[str], *, with_vectors: bool = False) -> list[dict[str, Any]]:
-        rows = self._chunks_where("definition_id", definition_ids, extra=["vector"] if with_vectors else [])
-        return rows
+        """The chunk rows (code included) of these definitions."""
+        return self.chunks.rows_where("definition_id", definition_ids, code=True, vectors=with_vectors)
 
     def outline(self, path: str) -> list[Result]:
         rel = self.relative_path(path)
@@ -294,7 +307,12 @@ class Engine:
                       symbol=Path(rel).stem, kind="module", language=self.graph.files.get(rel, ""),
                       score=1.0, snippet=numbered(code, start, 3))
 
-    def chunk_result(self, c: Candidate) -> Result:
+    def chunk_results(self, cands: list[Candidate]) -> list[Result]:
+        """Results for candidates, their code read in one go."""
+        self.chunks.add_code(c.row for c in cands)
+        return [self._chunk_result(c) for c in cands]
+
+    def _chunk_result(self, c: Candidate) -> Result:
         r = c.row
         symbol = r["qualname"] if r["kind"] not in ("window",) else r["name"]
         return Result(path=r["path"], start_line=r["start_line"], end_line=r["end_line"], symbol=symbol,

@@ -43,7 +43,7 @@ from indexer.identifiers import split_identifier
 
 from .engine import Engine
 from .models import Result
-from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_path
+from .ranking import Candidate, drop_overlaps, is_test_path
 
 # Weights of the similarity mix and of the main graph priors (see _Walk.score_all), set by hand on the
 # multi-hop suites (evals/suites/multihop-*.jsonl; evals/reports/multihop.md).
@@ -795,17 +795,9 @@ def _dedup(items: list[str]) -> list[str]:
 
 
 def _vectors_for(engine: Engine, definition_ids: list[str]) -> dict[str, np.ndarray | None]:
-    """Each definition's chunk vector: from the in-memory matrix when the engine holds one (no I/O),
-    else through the chunk table. The first chunk of a definition stands for it."""
-    cache = engine.chunks
-    offsets = getattr(cache, "_offsets", {}).get("definition_id") if cache.matrix is not None else None
+    """Each definition's chunk vector; the first chunk of a definition stands for it."""
     out: dict[str, np.ndarray | None] = {}
-    if offsets is not None:
-        for i in definition_ids:
-            rows = offsets.get(i)
-            out[i] = cache.matrix[rows[0]] if rows else None
-        return out
-    for r in engine.chunks_for_definitions(definition_ids, with_vectors=True):
+    for r in engine.chunks.rows_where("definition_id", definition_ids, vectors=True):
         if r["definition_id"] not in out and r.get("vector") is not None:
             out[r["definition_id"]] = np.asarray(r["vector"], dtype=np.float32)
     return out
@@ -814,15 +806,7 @@ def _vectors_for(engine: Engine, definition_ids: list[str]) -> dict[str, np.ndar
 def _search(engine: Engine, text: str, k: int, vector: np.ndarray | None) -> list[Candidate]:
     """The engine's hybrid search, reusing an already computed query vector (one encoder call for
     every text of a question instead of one per search)."""
-    lexical_lists = getattr(engine, "_lexical_lists", None)
-    if vector is None or lexical_lists is None or engine.chunks.matrix is None:
-        return engine.semantic_candidates(text, k)
-    from .engine import _CHUNK_COLUMNS  # noqa: PLC0415  (the engine's own column list)
-
-    limit = max(50, k * 5)
-    lists = lexical_lists(text, limit)
-    lists["dense"] = engine.chunks.nearest(vector, limit, _CHUNK_COLUMNS)
-    return drop_overlaps(apply_code_rules(fuse(lists, engine.weights), text), k)
+    return engine.semantic_candidates(text, k, vector=vector)
 
 
 def _embed(engine: Engine, texts: dict[str, str]) -> dict[str, np.ndarray]:
@@ -992,7 +976,7 @@ def _results(engine: Engine, ranked: list[_Node], k: int, query: str, vector: np
         for c in _search(engine, query, k, vector):
             if c.row["id"] not in have and len(out) < k:
                 out.append(Candidate(c.row, 0.0, c.sources))
-    return [engine.chunk_result(c) for c in out]
+    return engine.chunk_results(out)
 
 
 # ---------------------------------------------------------------------------------------------------
