@@ -45,6 +45,24 @@ def _build_parser() -> argparse.ArgumentParser:
     ix.add_argument("--verbose", "-v", action="store_true", help="list every skipped file with its reason")
     ix.set_defaults(func=cmd_index)
 
+    im = sub.add_parser("index-many", help="index many repositories at once (local processes or a Ray cluster)")
+    im.add_argument("paths", nargs="*", help="repository roots")
+    im.add_argument("--from-file", default=None, help="a file listing repository roots, one a line")
+    im.add_argument("--index-root", default=None,
+                    help="each index goes to URI/<repo-name> (any LanceDB URI, s3://... included); "
+                         "default: each repository's own .sgmcp")
+    im.add_argument("--backend", choices=("local", "ray"), default="local")
+    im.add_argument("--ray-address", default=None, help="Ray cluster to use (default $RAY_ADDRESS, else a "
+                    "local instance)")
+    im.add_argument("--workers", type=int, default=None,
+                    help="repositories indexed at once (local; CPUs of a local Ray instance)")
+    im.add_argument("--cpus-per-task", type=int, default=1, help="CPUs per repository task (ray)")
+    im.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
+    im.add_argument("--model", default=None, help="encoder for vectors: 'default', 'base' or a directory")
+    im.add_argument("--no-vectors", action="store_true", help="structural index only (symbols, references, BM25)")
+    im.add_argument("--json", action="store_true", help="print every result and the total as JSON")
+    im.set_defaults(func=cmd_index_many)
+
     for name, helptext, arg, func in (
         ("search", "search code by words or description", "query", cmd_search),
         ("definition", "where is a symbol defined", "symbol", cmd_definition),
@@ -150,6 +168,48 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  embedded {s.embedded} chunks")
     print(f"  {s.seconds:.2f} s")
     return 0
+
+
+def cmd_index_many(args: argparse.Namespace) -> int:
+    """One line per repository as it finishes, then a total; exit status 1 if any failed."""
+    from indexer.bulk import bulk_index, plan_jobs, repo_name
+
+    repos = list(args.paths)
+    if args.from_file:
+        with open(args.from_file, encoding="utf-8") as f:
+            repos += [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+    if not repos:
+        raise ValueError("no repositories: give paths or --from-file")
+    jobs = plan_jobs(repos, args.index_root)
+    spec = None if args.no_vectors else (args.model or os.environ.get("SGMCP_MODEL") or "default")
+    started = time.perf_counter()
+    results = []
+    for r in bulk_index(jobs, backend=args.backend, encoder_spec=spec, workers=args.workers,
+                        ray_address=args.ray_address, cpus_per_task=args.cpus_per_task,
+                        max_file_bytes=args.max_file_bytes):
+        results.append(r)
+        if not args.json:
+            name = repo_name(r.repo)
+            if r.ok:
+                print(f"ok    {name}: files {r.files}, lines {r.lines}, chunks {r.chunks}, symbols {r.symbols}"
+                      + (f", embedded {r.embedded}" if r.embedded else "")
+                      + f", {r.seconds:.1f} s -> {r.index_uri}",
+                      flush=True)
+            else:
+                print(f"FAIL  {name}: {r.error}", flush=True)
+    wall = time.perf_counter() - started
+    failed = [r for r in results if not r.ok]
+    total = {"repositories": len(results), "ok": len(results) - len(failed), "failed": len(failed),
+             "files": sum(r.files for r in results), "lines": sum(r.lines for r in results),
+             "chunks": sum(r.chunks for r in results), "task_seconds": round(sum(r.seconds for r in results), 3),
+             "wall_seconds": round(wall, 3), "backend": args.backend}
+    if args.json:
+        print(json.dumps({"results": [r.to_dict() for r in results], "total": total}, indent=2))
+    else:
+        print(f"total: {total['ok']}/{total['repositories']} ok, files {total['files']}, lines {total['lines']}, "
+              f"chunks {total['chunks']}, {wall:.1f} s wall ({total['task_seconds']:.1f} s in tasks, "
+              f"{args.backend})")
+    return 1 if failed else 0
 
 
 def _engine(args: argparse.Namespace):
