@@ -6,9 +6,12 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+import pyarrow as pa
 
 from .identifiers import split_identifier
 from .store import Snapshot
@@ -60,7 +63,9 @@ class ImportEdge:
 
 
 class Graph:
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot | Mapping[str, pa.Table]) -> None:
+        """The graph of an index snapshot, or of its tables already in memory (``symbols``, ``refs``,
+        ``files`` (indexed files only) and ``imports``)."""
         self.symbols: dict[str, Symbol] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
         self._by_path: dict[str, list[str]] = defaultdict(list)
@@ -79,7 +84,7 @@ class Graph:
         (a watcher's batch): milliseconds, where a reload of a large repository takes a second."""
         self._load(snapshot, paths)
 
-    def _load(self, snapshot: Snapshot, paths: set[str] | None) -> None:
+    def _load(self, snapshot: Snapshot | Mapping[str, pa.Table], paths: set[str] | None) -> None:
         files_before = set(self.files)
         where = None
         if paths is not None:
@@ -96,6 +101,9 @@ class Graph:
             self._by_word = None
 
         def rows(table: str, columns: list[str] | None = None, extra: str | None = None) -> dict[str, list]:
+            if isinstance(snapshot, Mapping):  # tables already read (a start-up copy; files: indexed only)
+                arrow = snapshot[table]
+                return (arrow.select(columns) if columns else arrow).to_pydict()
             query = snapshot.tables[table].search()
             conditions = [c for c in (where, extra) if c]
             if conditions:

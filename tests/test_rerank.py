@@ -3,67 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from conftest import FakeMessages
 from sgmcp.models import Result
 from sgmcp.rerank import LLMReranker, build_prompt, parse_ranking
 
 
-class FakeMessages:
-    """Serves POST /v1/messages with a scripted reply and records what it was sent."""
-
-    def __init__(self) -> None:
-        self.reply_text = '{"ranking": ["c2", "c0", "c1"]}'
-        self.status = 200
-        self.delay = 0.0
-        self.requests: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                fake.requests.append({"path": self.path, "auth": self.headers.get("authorization", ""),
-                                      "x-api-key": self.headers.get("x-api-key", ""), "body": body})
-                time.sleep(fake.delay)
-                if fake.status != 200:
-                    self.send_response(fake.status)
-                    self.send_header("content-type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(b'{"type":"error","error":{"type":"api_error","message":"boom"}}')
-                    return
-                payload = {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
-                           "content": [{"type": "text", "text": fake.reply_text}], "stop_reason": "end_turn",
-                           "stop_sequence": None, "usage": {"input_tokens": 321, "output_tokens": 12}}
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request, client_address) -> None:
-                pass  # the timeout test hangs up on purpose
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch):
-    server = FakeMessages()
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key")
-    yield server
-    server.server.shutdown()
+def fake(fake_messages: FakeMessages) -> FakeMessages:
+    """The shared fake Messages API (tests/conftest.py), answering with a ranking."""
+    fake_messages.reply_text = '{"ranking": ["c2", "c0", "c1"]}'
+    return fake_messages
 
 
 def _results(n: int = 3, evil: bool = False) -> list[Result]:
@@ -84,10 +36,17 @@ def test_reranks_through_the_sdk_with_bearer_auth(fake: FakeMessages) -> None:
     assert (outcome.input_tokens, outcome.output_tokens) == (321, 12) and outcome.latency_ms > 0
     request = fake.requests[0]
     assert request["path"] == "/v1/messages" and request["body"]["model"] == "claude-test"
-    assert request["auth"] == "Bearer test-key" or request["x-api-key"] == "test-key"
+    assert request["auth"] == "Bearer test-key"
     # Same query and candidates: answered from the cache, no second request.
     again = reranker.rerank("query", _results())
     assert again.cached and len(fake.requests) == 1 and [r.symbol for r in again.results] == ["f2", "f0", "f1"]
+
+
+def test_the_fake_requires_the_bearer_token(fake: FakeMessages, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "wrong-key")
+    outcome = LLMReranker().rerank("q", _results())
+    assert fake.refused == 1 and not fake.requests and "failed" in outcome.note
+    assert [r.symbol for r in outcome.results] == ["f0", "f1", "f2"]
 
 
 @pytest.mark.parametrize("reply", ["not json", '{"ranking": ["c0", "c0"]}', '{"ranking": ["c7"]}',
