@@ -78,6 +78,7 @@ _BENCHMARKS = {
     "csn": ("evals.csn", "CodeSearchNet protocol per language on held-out pinned packages"),
     "tune-fusion": ("evals.tune_fusion", "tune the hybrid fusion weights on CoSQA dev (tune/check halves)"),
     "latency": ("evals.bench_latency", "query latency at ~10k and ~100k chunks"),
+    "startup": ("evals.bench_startup", "server start-up to first answer, with and without the start-up copy"),
     "index": ("evals.bench_index", "structural indexing speed, memory and one-file updates"),
     "watch": ("evals.bench_watch", "index freshness under the watcher, branch switches"),
     "intents": ("evals.intent_eval", "intent classifier accuracy and latency"),

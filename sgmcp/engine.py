@@ -20,7 +20,9 @@ from indexer.store import IndexStore, Snapshot
 from .models import IndexState, Result, SearchResponse
 from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_path
 from .snippets import fit_budget, numbered
+from . import startcache
 from .chunkcache import IN_MEMORY_MAX_ROWS, ChunkCache
+from .startcache import CachedIndex
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:::|\.|->|#)[A-Za-z_][A-Za-z0-9_]*)*")
 _KIND_RANK = {"class": 0, "struct": 0, "interface": 0, "trait": 0, "enum": 0, "protocol": 0, "function": 1,
@@ -53,6 +55,25 @@ class Engine:
         self._encoder: Encoder | None = None
         self._lock = threading.RLock()  # tools run in worker threads; build shared state once
         self._encoder_lock = threading.Lock()
+        self._cached: CachedIndex | None = None  # set while answering from the start-up copy
+
+    def start_from_cache(self) -> bool:
+        """Take the graph from the start-up copy beside the index, if it matches the index as it is
+        (milliseconds; no LanceDB). Symbol queries are then answered while the index opens."""
+        loaded = startcache.load(self.index_uri)
+        if loaded is None:
+            return False
+        with self._lock:
+            if self._graph is None and self._snapshot is None:
+                self._graph, self._cached = loaded
+        return self._cached is not None
+
+    def save_start_cache(self) -> None:
+        """Write the start-up copy for the current commit (a server does this once it is warm)."""
+        key = startcache.commit_log_key(self.index_uri)  # read before the snapshot: see startcache.save
+        if key is not None and key != startcache.saved_key(self.index_uri):
+            self.refresh()
+            startcache.save(self.index_uri, key, self.snapshot)
 
     # ---- index state ---------------------------------------------------------------------
     @property
@@ -79,6 +100,9 @@ class Engine:
             if old is not None and since and len(since) <= 100 and self._graph is not None \
                     and not self._graph.needs_reload:
                 changed = {p for c in since for p in c.paths}
+            elif old is None and self._cached is not None and self._cached.seq == snapshot.commit.seq:
+                changed = set()  # the start-up copy is this very commit's graph
+            self._cached = None
             if changed is not None:
                 self._graph.apply(snapshot, changed)
             else:
@@ -97,12 +121,26 @@ class Engine:
 
     @property
     def graph(self) -> Graph:
+        graph = self._graph  # no lock when built: a start-up copy answers while refresh() opens the index
+        if graph is not None:
+            return graph
         with self._lock:
             if self._graph is None:
                 self._graph = Graph(self.snapshot)
             return self._graph
 
+    def cached_state(self) -> IndexState | None:
+        """The state while answering from the start-up copy (the index not opened yet), else None."""
+        cached = self._cached
+        if cached is None:
+            return None
+        return IndexState(state="fresh", files=len(self.graph.files), symbols=len(self.graph.symbols),
+                          chunks=cached.chunks, indexed_at=cached.created, encoder=cached.encoder)
+
     def state(self) -> IndexState:
+        cached = self.cached_state()
+        if cached is not None:
+            return cached
         snap = self.snapshot
         return IndexState(state="fresh", files=len(self.graph.files), symbols=len(self.graph.symbols),
                           chunks=snap.tables["chunks"].count_rows(), indexed_at=snap.commit.created,
@@ -321,11 +359,12 @@ class Engine:
                       signature=r.get("signature") or "")
 
     def respond(self, query: str, intent: str, results: list[Result], started: float,
-                max_tokens: int = DEFAULT_MAX_TOKENS, notes: list[str] | None = None) -> SearchResponse:
+                max_tokens: int = DEFAULT_MAX_TOKENS, notes: list[str] | None = None,
+                index: IndexState | None = None) -> SearchResponse:
         kept, truncated = fit_budget(results, max_tokens)
         return SearchResponse(query=query, intent=intent, results=kept, truncated=truncated,
-                              took_ms=round((time.perf_counter() - started) * 1000, 2), index=self.state(),
-                              notes=notes or [])
+                              took_ms=round((time.perf_counter() - started) * 1000, 2),
+                              index=index or self.state(), notes=notes or [])
 
 
 def _looks_like_symbol(token: str, query: str) -> bool:

@@ -180,15 +180,18 @@ def serve(root: str, *, index_dir: str | None = None, model: str | None = None, 
                          "set it or bind to 127.0.0.1")
     service = SearchService(root, index_dir, model=model, watch=watch)
     mcp = build_server(service)
-    if transport == "stdio":
-        mcp.run("stdio")
-        return
-    import uvicorn
+    try:
+        if transport == "stdio":
+            mcp.run("stdio")
+            return
+        import uvicorn
 
-    app = mcp.streamable_http_app(host=host)
-    if token:
-        app = BearerTokenMiddleware(app, token)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+        app = mcp.streamable_http_app(host=host)
+        if token:
+            app = BearerTokenMiddleware(app, token)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        service.close()
 
 
 class BearerTokenMiddleware:

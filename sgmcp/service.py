@@ -33,6 +33,10 @@ class SearchService:
         self.rerank_by_default = os.environ.get("SGMCP_RERANK", "0") not in ("0", "", "false")
         self._reranker: LLMReranker | None = None
         self._seen: OrderedDict[str, set[tuple[str, int]]] = OrderedDict()
+        self._answered = threading.Event()
+        self._save_lock = threading.Lock()
+        # Symbol queries answer from the start-up copy at once; the index opens meanwhile.
+        self._from_cache = self.engine.start_from_cache()
         threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
         if watch:
             self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
@@ -47,16 +51,28 @@ class SearchService:
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        self._save_start_cache()  # the watcher may have moved the index on: the next start is fast too
+
+    def _save_start_cache(self) -> None:
+        try:
+            with self._save_lock:  # the warm-up and close() may both get here
+                self.engine.save_start_cache()
+        except Exception:  # an optimisation only; the next start opens the index the normal way
+            log.debug("could not write the start-up copy", exc_info=True)
 
     def _warm_up(self) -> None:
         """Open the index and load the graph and encoder before the first query needs them, while
         the client is still initialising. One torch thread: on a small machine, two threads
-        collapse when anything else runs, and answers must stay fast."""
+        collapse when anything else runs, and answers must stay fast. With a start-up copy loaded,
+        the (GIL-heavy) LanceDB import waits for the first answer, or a second, so as not to slow it."""
+        if self._from_cache:
+            self._answered.wait(1.0)
         try:
             if self.engine.store.last_commit() is not None:
                 self.engine.refresh()
                 self.engine.graph  # noqa: B018  (builds the in-memory graph)
                 self.engine.chunks  # noqa: B018
+                self._save_start_cache()
         except Exception:
             log.debug("index warm-up failed", exc_info=True)
         try:
@@ -69,14 +85,16 @@ class SearchService:
 
     def state(self) -> IndexState:
         watch = self.watcher.state() if self.watcher is not None else None
-        if self.engine.store.last_commit() is None:
-            building = watch is not None and (watch.applying or watch.pending > 0)
-            return IndexState(state="building" if building else "missing",
-                              note=(watch.last_error if watch and watch.last_error else
-                                    "the first index is being built; try again shortly" if building else
-                                    "no index: run `sgmcp index`"))
-        self.engine.refresh()
-        state = self.engine.state()
+        state = self.engine.cached_state()  # answering from the start-up copy while the index opens
+        if state is None:
+            if self.engine.store.last_commit() is None:
+                building = watch is not None and (watch.applying or watch.pending > 0)
+                return IndexState(state="building" if building else "missing",
+                                  note=(watch.last_error if watch and watch.last_error else
+                                        "the first index is being built; try again shortly" if building else
+                                        "no index: run `sgmcp index`"))
+            self.engine.refresh()
+            state = self.engine.state()
         if watch is not None:
             state.pending = watch.pending
             state.lag_seconds = watch.oldest_pending_s
@@ -105,8 +123,8 @@ class SearchService:
         if context is not None:
             results = apply_context(results, context, self.engine.graph, self._seen.get(client, set()))
         results = results[:k]
-        kept_response = self.engine.respond(query, intent, results, started, max_tokens, notes)
-        kept_response.index = state
+        kept_response = self.engine.respond(query, intent, results, started, max_tokens, notes, index=state)
+        self._answered.set()
         self._remember(client, kept_response.results)
         return kept_response
 
