@@ -148,3 +148,40 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, samples: int = 2
     return {"mean_diff": round(statistics.fmean(diffs), 4), "ci95_low": round(means[int(0.025 * samples)], 4),
             "ci95_high": round(means[int(0.975 * samples) - 1], 4),
             "p_not_better": round(sum(m <= 0 for m in means) / samples, 4)}
+
+
+def index_with_progress(corpus_dir: Any, index_dir: Any, encoder: Any, log: Any, *,
+                        step: int = 10) -> tuple[Any, dict[str, Any]]:
+    """Bring ``index_dir`` up to date for ``corpus_dir`` with ``encoder``, logging each stage every ``step``
+    percent. Returns the IndexSummary and its report form (skipped files cut to 20, wall seconds)."""
+    import dataclasses
+    import time
+
+    from indexer.pipeline import index_repository
+
+    last = {"stage": "", "pct": -1}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        pct = int(100 * done / max(total, 1)) // step * step
+        if (stage, pct) != (last["stage"], last["pct"]):
+            last.update(stage=stage, pct=pct)
+            log(f"  {stage}: {done}/{total}")
+
+    started = time.perf_counter()
+    summary = index_repository(corpus_dir, str(index_dir), encoder=encoder, progress=progress)
+    info = dataclasses.asdict(summary)
+    info["skipped_files"] = info["skipped_files"][:20]
+    info["wall_s"] = round(time.perf_counter() - started, 2)
+    return summary, info
+
+
+def write_json_report(path: Any, report: dict[str, Any]) -> None:
+    """The JSON report of a benchmark, its folder made if needed; says where it went on stderr."""
+    import json
+    import sys
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {path}", file=sys.stderr)

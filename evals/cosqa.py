@@ -26,7 +26,6 @@ never copied into the repository. Only the dev split is used here.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import re
@@ -43,7 +42,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental")
 
-from evals.common import aggregate, first_appearance, git_head, latency_summary, machine, metrics  # noqa: E402
+from evals.common import (aggregate, first_appearance, git_head, index_with_progress, latency_summary,  # noqa: E402
+                          machine, metrics, write_json_report)
 
 DATA_DIR = Path(os.environ.get("SGMCP_COSQA_DIR", "/work/shared/benchmarks/cosqa"))
 CODE_MAP = "coclr-code_idx_map.txt"
@@ -113,7 +113,6 @@ def _slug(name: str) -> str:
 def prepare(work: Path, model: str | None, *, data_dir: Path = DATA_DIR, quiet: bool = False) -> tuple[Any, dict[str, Any]]:
     """Write the corpus, bring its index up to date for ``model``, and open an Engine on it."""
     from indexer.encoder import load_encoder
-    from indexer.pipeline import index_repository
     from sgmcp.engine import Engine
 
     log = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
@@ -122,19 +121,7 @@ def prepare(work: Path, model: str | None, *, data_dir: Path = DATA_DIR, quiet: 
     log(f"corpus: {corpus_stats} in {corpus_dir}")
     encoder = load_encoder(model)
     index_dir = work / "index" / _slug(encoder.name)
-    last = {"stage": "", "pct": -1}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        pct = int(100 * done / max(total, 1)) // 10 * 10
-        if (stage, pct) != (last["stage"], last["pct"]):
-            last.update(stage=stage, pct=pct)
-            log(f"  {stage}: {done}/{total}")
-
-    started = time.perf_counter()
-    summary = index_repository(corpus_dir, str(index_dir), encoder=encoder, progress=progress)
-    info = dataclasses.asdict(summary)
-    info["skipped_files"] = info["skipped_files"][:20]
-    info["wall_s"] = round(time.perf_counter() - started, 2)
+    summary, info = index_with_progress(corpus_dir, index_dir, encoder, log)
     info["encoder"] = encoder.name
     info["corpus"] = corpus_stats
     log(f"index: {summary.files} files, {summary.chunks} chunks, parsed {summary.parsed}, "
@@ -264,9 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: the mirrored fusion differed from semantic_search on {report['mirror_mismatches']} queries",
               file=sys.stderr)
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"wrote {args.json_out}", file=sys.stderr)
+        write_json_report(args.json_out, report)
     return 0
 
 

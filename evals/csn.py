@@ -31,7 +31,6 @@ repeats the name is easier. MRR, P@1, NDCG@10 and R@10 per language and their ma
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -43,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evals.common import git_head, machine
+from evals.common import git_head, index_with_progress, machine
 from evals.cosqa import K, _slug, evaluate  # (importing cosqa also sets the offline/lancedb environment)
 
 LANGUAGES = ("python", "rust", "go", "typescript", "javascript", "java", "cpp")
@@ -203,26 +202,13 @@ def chunk_census(engine: Any) -> dict[str, Any]:
 def prepare_language(work: Path, language: str, functions: dict[str, str], model: str | None, encoder: Any,
                      log=lambda *a: None) -> tuple[Any, dict[str, str], dict[str, Any]]:
     """Write the language's corpus, bring its index up to date with ``encoder``, open an Engine on it."""
-    from indexer.pipeline import index_repository
     from sgmcp.engine import Engine
 
     corpus_dir = work / language / "corpus"
     names, corpus_stats = write_language(functions, language, corpus_dir)
     log(f"{language}: corpus {corpus_stats} in {corpus_dir}")
     index_dir = work / language / "index" / _slug(encoder.name)
-    last = {"stage": "", "pct": -1}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        pct = int(100 * done / max(total, 1)) // 25 * 25
-        if (stage, pct) != (last["stage"], last["pct"]):
-            last.update(stage=stage, pct=pct)
-            log(f"  {stage}: {done}/{total}")
-
-    started = time.perf_counter()
-    summary = index_repository(corpus_dir, str(index_dir), encoder=encoder, progress=progress)
-    info = dataclasses.asdict(summary)
-    info["skipped_files"] = info["skipped_files"][:20]
-    info["wall_s"] = round(time.perf_counter() - started, 2)
+    summary, info = index_with_progress(corpus_dir, index_dir, encoder, log, step=25)
     info["corpus"] = corpus_stats
     log(f"  index: {summary.files} files, {summary.chunks} chunks, parsed {summary.parsed}, embedded "
         f"{summary.embedded}, syntax errors {summary.syntax_errors}, skipped {summary.skipped} "

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap
+from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap, write_json_report
 from evals.cosqa import DEFAULT_WORK, K, fused, load_queries, prepare, query_lists, ranked_files
 
 BM25_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -115,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "grid": [{k: v for k, v in g.items() if k != "_pq"} for g in grid],
     }
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"wrote {args.json_out}", file=sys.stderr)
+        write_json_report(args.json_out, report)
     return 0
 
 
