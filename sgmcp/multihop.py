@@ -54,6 +54,11 @@ TUNING: dict[str, Any] = {
     "near": (0.0, 0.0, -0.015, -0.03, -0.045),  # by edges from the anchor (0..4), otherwise
     "from_named": 0.08,  # reached from a definition the question names
     "calls": 0.08,  # calls what the question says the answer calls
+    "named_start": -0.3,  # the definition the question names as its starting point (never the answer)
+    "unconnected": (-0.12, -0.18),  # a target hit not reached from the anchor (without / with a named start)
+    "not_callable": -0.1,  # a type, when the question asks for a function or method
+    "not_inner": -0.05,  # not nested in a function, when the question asks for an inner function
+    "inner_of_start": 0.05,  # nested in the starting point, when the question asks for an inner function
 }
 DEFAULT_BUDGET_MS = 300.0  # graph walking and scoring; see module docstring
 SEARCH_K = 20  # hits of each hop-1 search
@@ -78,7 +83,7 @@ _DEEP = re.compile(r"\b(finally|eventually|ultimately|in the end|end(?:s)? up|un
                    r"bottom|final|last step)\b", re.I)
 _CALLERS = re.compile(r"\b(who|what|which)\s+(?:\w+\s+){0,3}(calls?|uses?|invokes?|triggers?|enforces?|reads?|"
                       r"consumes?|checks?)\s+(it|this|that|them)\b|\bcallers?\b|\bcalled from\b|"
-                      r"\bwhere is .* (called|used)\b",
+                      r"\bwhere (?:is|are) .* (called|used|applied|invoked|consulted|enforced|checked|read)\b",
                       re.I)
 _WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__",
                              re.I)
@@ -130,6 +135,9 @@ class MultiHopOutcome:
     stopped: str  # confident | max_hops | budget | exhausted
     elapsed_ms: float
     graph_ms: float
+    # The best reached definitions with how they were scored (qualname, path, score, dist, via, parts, adj):
+    # for tuning and for a client that wants to see why; not part of the MCP answer.
+    ranked: list[dict[str, Any]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -253,6 +261,7 @@ class _Walk:
         self.steps: list[Hop] = []
         self.wants_tests = bool(_WANTS_TESTS.search(query))
         self.has_named = False
+        self.has_exact = False  # a definition named with its exact spelling
         self.anchor_values: set[str] = set()  # names of named non-callables (settings, types)
         self.qvec: dict[str, np.ndarray] = {}
         self._texts: dict[str, tuple[set[str], set[str], set[str]]] = {}
@@ -432,7 +441,8 @@ class _Walk:
             return True
         walked_now = via not in ("subquery", "bridge", "search")
         improved = dist < node.dist or (node.via in ("subquery", "bridge", "search") and walked_now) or \
-            (dist == node.dist and flags.get("from_named") and not node.from_named)
+            (dist == node.dist and flags.get("from_named") and not node.from_named) or \
+            (dist == node.dist and node.via == "caller" and walked_now and via != "caller")  # downstream wins
         if improved:
             node.dist = min(dist, node.dist)
             node.via, node.parent = via, parent
@@ -597,28 +607,34 @@ class _Walk:
 
             # Where it sits: the question starts from the anchor and asks for something beyond it.
             if node.dist == 0:
-                s += _adj(node, "the starting point", -0.12 if node.seed_named else -0.04)
+                s += _adj(node, "the starting point", TUNING["named_start"] if node.seed_named else -0.04)
+            elif node.via == "caller" and self.is_alias(node):
+                s += _adj(node, "another way in to the starting point", TUNING["named_start"] / 2)
             if node.via == "search":
                 s += _adj(node, "near the anchor by text only", -0.04)
             elif node.via == "subquery":
-                s += _adj(node, "not connected to the anchor", -0.12)
+                s += _adj(node, "not connected to the anchor", TUNING["unconnected"][int(self.has_exact)])
             elif node.via == "bridge":
                 s += _adj(node, "joined by a target hit", -0.02)
             elif node.via == "caller" and not p.callers:
                 s += _adj(node, "a caller (questions mostly ask downstream)", -0.04)
             if node.search_rank is not None:
                 s += _adj(node, "target search rank", TUNING["search_rank"] / (1 + node.search_rank / 2))
+            upstream = node.dist != UNREACHED and node.dist > 0 and self.upstream(node)
             if node.dist != UNREACHED:
                 depth = min(node.dist, 4)
-                s += _adj(node, "depth", TUNING["deep"] * depth if p.deep else TUNING["near"][depth])
-            if self.has_named and node.from_named and node.dist > 0:
+                if p.deep and upstream and not p.callers:
+                    s += _adj(node, "depth (above the anchor, not the last step)", TUNING["near"][depth] - 0.04)
+                else:
+                    s += _adj(node, "depth", TUNING["deep"] * depth if p.deep else TUNING["near"][depth])
+            if self.has_named and node.from_named and node.dist > 0 and (p.callers or not upstream):
                 s += _adj(node, "on a path from a named definition", TUNING["from_named"])
             if node.dist > 0 and sym.name in self._anchor_exact:
                 s += _adj(node, "a namesake of the starting point", -0.08)  # Router.Headers for Route.Headers
 
             # What it is: the kind asked for, a declaration, a utility called from everywhere.
             if p.wants == "callable" and not callable_:
-                s += _adj(node, "not a function", -0.06)
+                s += _adj(node, "not a function", TUNING["not_callable"])
             elif p.wants == "type" and callable_:
                 s += _adj(node, "not a type", -0.06)
             elif p.wants == "any" and not callable_:
@@ -636,6 +652,11 @@ class _Walk:
                 s += _adj(node, "uses the named setting/type", 0.1 if self._backref else 0.04)
             if p.inner and callable_ and self._nested_in_function(sym):
                 s += _adj(node, "an inner function, as asked", 0.05)
+                owner = self._parent_function(sym)
+                if owner is not None and owner.dist == 0:
+                    s += _adj(node, "nested in the starting point", TUNING["inner_of_start"])
+            elif p.inner and callable_:
+                s += _adj(node, "not an inner function", TUNING["not_inner"])
             if p.mentioned and callable_:
                 words = self._code_words(sym)
                 used = [t for t in p.mentioned if t.rsplit(".", 1)[-1] in words and t != sym.name]
@@ -685,6 +706,23 @@ class _Walk:
                     parent.adj["answers for its nested helpers"] = True
         return sorted(self.nodes.values(), key=lambda n: -n.score)
 
+    def upstream(self, node: _Node) -> bool:
+        """Reached through a caller edge: beside or above the anchor rather than beyond it."""
+        seen = 0
+        while node is not None and seen < 12:
+            if node.via == "caller":
+                return True
+            node = self.nodes.get(node.parent or "")
+            seen += 1
+        return False
+
+    def is_alias(self, node: _Node) -> bool:
+        """A caller of the starting point with its name (``Router.Headers`` calls ``Route.Headers``), or a
+        thin one that only forwards to it: another way in, not a step beyond it."""
+        starts = [self.nodes[c.id] for c in self.callees(node.sym) if c.id in self.nodes]
+        starts = [n for n in starts if n.dist == 0]
+        return any(n.sym.name == node.sym.name for n in starts) or (bool(starts) and self.is_thin(node.sym))
+
     def fan_in(self, sym: Symbol) -> int:
         """How many definitions call this one (resolved on a sample of the call sites of a common name)."""
         if sym.id not in self._fan_in:
@@ -714,9 +752,9 @@ class _Walk:
         if sym.kind not in _CALLABLE or "." not in sym.qualname:
             return None
         owner = sym.qualname.rsplit(".", 1)[0]
-        for s in self.graph.in_file(sym.path):
-            if s.qualname == owner and s.kind in _CALLABLE:
-                return self.nodes.get(s.id)
+        for s in self.graph.in_file(sym.path):  # overloads share the name: the one that was reached
+            if s.qualname == owner and s.kind in _CALLABLE and s.id in self.nodes:
+                return self.nodes[s.id]
         return None
 
 
@@ -850,6 +888,7 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     # ---- hop 1: the anchor (named definitions, then search) and the target as a sub-query -----------
     named = _named_definitions(walk, plan)
     walk.has_named = bool(named)
+    walk.has_exact = any(exact for _, exact in named)
     walk.anchor_values = {s.name for s, _ in named if s.kind not in _CALLABLE}
     for sym, exact in named:  # named as the starting point: exact spelling only (Walk is not walk)
         walk.add(sym, 0, "seed", seed_named=exact, from_named=True)
@@ -913,7 +952,9 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
                                              "budget": f"time budget spent ({graph_ms:.0f} ms)",
                                              "exhausted": "nothing left to follow"}[stopped]))
     results = _results(engine, ranked, k, query, qvec.get("full"))
-    return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms)
+    explained = [{"qualname": n.sym.qualname, "path": n.sym.path, "score": round(n.score, 3), "dist": n.dist,
+                  "via": n.via, "parts": n.parts, "adj": dict(n.adj)} for n in ranked[:30]]
+    return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms, explained)
 
 
 def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool]]:

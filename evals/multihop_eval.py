@@ -1,0 +1,135 @@
+"""In-process runner for the multi-hop suites (``evals/suites/multihop-*.jsonl``): success@1 per corpus,
+graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
+
+    python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--heldout] [--baseline]
+        [--json evals/reports/multihop.json] [--misses]
+
+Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
+(built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
+asked through ``sgmcp.multihop.multi_hop_search(engine, q, 10, 3)`` (LLM sub-queries off) and scored with
+``evals.suite.hits``: success@1 is a gold location at rank 1 (the suite runner's P@1 for ``multi_hop``).
+``--baseline`` also asks ``engine.semantic_search(q, 10)``. ``--misses`` prints, for each miss, the top three
+and the trail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.corpora import CORPORA_DIR, SUITES_DIR, corpus_for
+from evals.suite import hits
+
+MAIN = ("marshmallow", "rxjs", "itertools", "gorilla-mux")
+
+
+def _rank(results: list[dict[str, Any]], gold: list[dict[str, Any]]) -> int | None:
+    for i, r in enumerate(results):
+        if any(hits(r, g) for g in gold):
+            return i + 1
+    return None
+
+
+def _pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 1) if xs else 0.0
+
+
+def run(index_root: Path, prefix: str, heldout: bool, baseline: bool, misses: bool,
+        model: str | None = None, only: str | None = None) -> dict[str, Any]:
+    from sgmcp.engine import Engine
+    from sgmcp.multihop import multi_hop_search
+
+    records: list[dict[str, Any]] = []
+    for name in MAIN:
+        if only and name != only:
+            continue
+        suite = SUITES_DIR / (f"multihop-heldout-{name}.jsonl" if heldout else f"multihop-{name}.jsonl")
+        corpus = corpus_for(suite)
+        assert corpus is not None, suite
+        root = corpus.path(CORPORA_DIR)
+        engine = Engine(root, str(index_root / f"{prefix}{corpus.dirname}"), model=model)
+        engine.semantic_search("warm up", 3)  # load the encoder and the tables once, outside the timings
+        for line in suite.read_text().splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            t0 = time.perf_counter()
+            out = multi_hop_search(engine, rec["query"], 10, 3, llm=False)
+            call_ms = (time.perf_counter() - t0) * 1000
+            results = [r.model_dump() for r in out.results]
+            rank = _rank(results, rec["gold"])
+            row: dict[str, Any] = {"id": rec["id"], "corpus": name, "rank": rank, "graph_ms": round(out.graph_ms, 1),
+                                   "call_ms": round(call_ms, 1), "stopped": out.stopped,
+                                   "top3": [r.get("symbol") for r in results[:3]]}
+            if baseline:
+                t0 = time.perf_counter()
+                base = [r.model_dump()
+                        for r in engine.semantic_search(rec["query"], 10)]
+                row["semantic_rank"] = _rank(base, rec["gold"])
+                row["semantic_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            records.append(row)
+            if misses and rank != 1:
+                gold = ", ".join(g.get("symbol") or g["path"] for g in rec["gold"])
+                print(f"MISS {rec['id']} rank={rank} gold={gold}\n  q: {rec['query']}\n  top: {row['top3']}")
+                for s in out.steps:
+                    print("   ", s)
+    return summarize(records)
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
+    per: dict[str, Any] = {}
+    for name in MAIN:
+        rs = [r for r in records if r["corpus"] == name]
+        if rs:
+            per[name] = {"n": len(rs), "success_at_1": round(sum(r["rank"] == 1 for r in rs) / len(rs), 3)}
+    n = len(records)
+    graph = [r["graph_ms"] for r in records]
+    call = [r["call_ms"] for r in records]
+    out: dict[str, Any] = {
+        "n": n,
+        "success_at_1": round(sum(r["rank"] == 1 for r in records) / n, 3) if n else None,
+        "hits_at_1": sum(r["rank"] == 1 for r in records),
+        "recall_at_10": round(sum(r["rank"] is not None for r in records) / n, 3) if n else None,
+        "mrr": round(sum(1 / r["rank"] for r in records if r["rank"]) / n, 3) if n else None,
+        "per_corpus": per,
+        "graph_ms": {"p50": _pct(graph, 0.5), "p95": _pct(graph, 0.95), "max": max(graph, default=0.0)},
+        "call_ms": {"p50": _pct(call, 0.5), "p95": _pct(call, 0.95), "max": max(call, default=0.0)},
+        "stopped": {s: sum(r["stopped"] == s for r in records) for s in {r["stopped"] for r in records}},
+        "misses": [r["id"] for r in records if r["rank"] != 1],
+        "queries": records,
+    }
+    if records and "semantic_rank" in records[0]:
+        out["semantic_success_at_1"] = round(sum(r["semantic_rank"] == 1 for r in records) / n, 3)
+        out["semantic_ms_p50"] = statistics.median(r["semantic_ms"] for r in records)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index-root", default="evals/data/mh")
+    ap.add_argument("--prefix", default="ad-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
+    ap.add_argument("--model", default=None, help="encoder the index was built with (default: the shipped one)")
+    ap.add_argument("--heldout", action="store_true", help="the held-out suites (multihop-heldout-*.jsonl)")
+    ap.add_argument("--baseline", action="store_true", help="also semantic_search")
+    ap.add_argument("--misses", action="store_true", help="print each miss with its trail")
+    ap.add_argument("--only", default=None, help="one corpus")
+    ap.add_argument("--json", default=None, help="write the summary here")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("SGMCP_MULTIHOP_LLM", "0")
+    summary = run(Path(args.index_root), args.prefix, args.heldout, args.baseline, args.misses, args.model, args.only)
+    brief = {k: v for k, v in summary.items() if k != "queries"}
+    print(json.dumps(brief, indent=1))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
