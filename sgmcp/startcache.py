@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.ipc
 
 from indexer.graph import Graph
-from indexer.store import Snapshot
+from indexer.store import SCHEMA_VERSION, Snapshot
 
 POINTER = "startcache.json"
 FORMAT = 1
@@ -73,7 +73,7 @@ def load(index_uri: str) -> tuple[Graph, CachedIndex] | None:
     folder = Path(index_uri)
     try:
         meta = json.loads((folder / POINTER).read_text())
-        if meta.get("format") != FORMAT or meta.get("key") != key:
+        if (meta.get("format"), meta.get("schema_version"), meta.get("key")) != (FORMAT, SCHEMA_VERSION, key):
             return None
         tables = {name: pa.ipc.open_file(folder / file).read_all() for name, file in meta["files"].items()}
         graph = Graph(tables)
@@ -105,8 +105,8 @@ def save(index_uri: str, key: str, snapshot: Snapshot) -> None:
             writer.write_table(table)
         os.replace(tmp, folder / files[name])
     commit = snapshot.commit
-    meta: dict[str, Any] = {"format": FORMAT, "key": key, "seq": commit.seq, "encoder": commit.encoder,
-                            "created": commit.created, "chunks": snapshot.tables["chunks"].count_rows(),
+    meta: dict[str, Any] = {"format": FORMAT, "schema_version": commit.schema_version, "key": key,
+                            "seq": commit.seq, "encoder": commit.encoder, "created": commit.created, "chunks": snapshot.tables["chunks"].count_rows(),
                             "files": files}
     tmp = folder / (POINTER + ".tmp")
     tmp.write_text(json.dumps(meta))

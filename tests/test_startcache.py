@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from indexer.graph import Graph
 from indexer.pipeline import index_repository
 from sgmcp import startcache
@@ -58,9 +60,13 @@ def test_copy_is_ignored_after_a_commit(tmp_path: Path) -> None:
     assert len({p.name.split(".")[0] for p in Path(ix).glob("startcache-*.arrow")}) == 1
 
 
-def test_broken_copy_falls_back(tmp_path: Path) -> None:
+def test_broken_or_foreign_copy_falls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root, ix = _indexed(tmp_path)
     Engine(root, ix).save_start_cache()
+    assert startcache.load(ix) is not None
+    with monkeypatch.context() as m:
+        m.setattr(startcache, "SCHEMA_VERSION", startcache.SCHEMA_VERSION + 1)  # sgmcp upgraded since
+        assert startcache.load(ix) is None
     for f in Path(ix).glob("startcache-*.symbols.arrow"):
         f.write_bytes(b"not arrow")
     engine = Engine(root, ix)
