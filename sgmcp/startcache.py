@@ -106,8 +106,8 @@ def save(index_uri: str, key: str, snapshot: Snapshot) -> None:
         os.replace(tmp, folder / files[name])
     commit = snapshot.commit
     meta: dict[str, Any] = {"format": FORMAT, "schema_version": commit.schema_version, "key": key,
-                            "seq": commit.seq, "encoder": commit.encoder, "created": commit.created, "chunks": snapshot.tables["chunks"].count_rows(),
-                            "files": files}
+                            "seq": commit.seq, "encoder": commit.encoder, "created": commit.created,
+                            "chunks": snapshot.tables["chunks"].count_rows(), "files": files}
     tmp = folder / (POINTER + ".tmp")
     tmp.write_text(json.dumps(meta))
     os.replace(tmp, folder / POINTER)
