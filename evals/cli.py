@@ -76,6 +76,7 @@ def _build() -> argparse.ArgumentParser:
 _BENCHMARKS = {
     "cosqa": ("evals.cosqa", "CoSQA dev retrieval: dense, BM25 and hybrid MRR / Acc@1"),
     "csn": ("evals.csn", "CodeSearchNet protocol per language on held-out pinned packages"),
+    "views": ("evals.views", "structure / symbol views beside the text vector, weights tuned on dev halves"),
     "tune-fusion": ("evals.tune_fusion", "tune the hybrid fusion weights on CoSQA dev (tune/check halves)"),
     "latency": ("evals.bench_latency", "query latency at ~10k and ~100k chunks"),
     "startup": ("evals.bench_startup", "server start-up to first answer, with and without the start-up copy"),
