@@ -54,6 +54,7 @@ TUNING: dict[str, Any] = {
     "near": (0.0, 0.0, -0.015, -0.03, -0.045),  # by edges from the anchor (0..4), otherwise
     "from_named": 0.08,  # reached from a definition the question names
     "calls": 0.08,  # calls what the question says the answer calls
+    "does": 0.04,  # the names it calls cover two or more words of the target (other than its own name's)
     "named_start": -0.3,  # the definition the question names as its starting point (never the answer)
     "unconnected": (-0.12, -0.18),  # a target hit not reached from the anchor (without / with a named start)
     "not_callable": -0.1,  # a type, when the question asks for a function or method
@@ -627,7 +628,8 @@ class _Walk:
                     s += _adj(node, "depth (above the anchor, not the last step)", TUNING["near"][depth] - 0.04)
                 else:
                     s += _adj(node, "depth", TUNING["deep"] * depth if p.deep else TUNING["near"][depth])
-            if self.has_named and node.from_named and node.dist > 0 and (p.callers or not upstream):
+            if self.has_named and node.from_named and node.dist > 0 and (p.callers or not upstream) \
+                    and not self.through_utility(node):
                 s += _adj(node, "on a path from a named definition", TUNING["from_named"])
             if node.dist > 0 and sym.name in self._anchor_exact:
                 s += _adj(node, "a namesake of the starting point", -0.08)  # Router.Headers for Route.Headers
@@ -646,8 +648,13 @@ class _Walk:
                 s += _adj(node, "a utility called from many places", -0.015 * float(np.log2(fan_in)))
 
             # What the question says about it.
-            if calls_wanted and calls and calls_wanted & {_stem(w) for c in calls for w in split_identifier(c)}:
+            call_terms = {_stem(w) for c in calls for w in split_identifier(c)} if calls else set()
+            if calls_wanted and calls_wanted & call_terms:
                 s += _adj(node, "calls what the question names", TUNING["calls"])  # "calls the work function"
+            elif callable_ and len(self._target_set & call_terms - self._name_terms(sym)) >= 2 \
+                    and len(self._target_set & self._generic_call_terms(sym) - self._name_terms(sym)) >= 2:
+                # "schedules each step ... and adds it to the parent": does what is asked through its calls
+                s += _adj(node, "its calls do what the question describes", TUNING["does"])
             if self.anchor_values and node.dist > 0 and self.anchor_values & calls:
                 s += _adj(node, "uses the named setting/type", 0.1 if self._backref else 0.04)
             if p.inner and callable_ and self._nested_in_function(sym):
@@ -706,6 +713,29 @@ class _Walk:
                     parent.adj["answers for its nested helpers"] = True
         return sorted(self.nodes.values(), key=lambda n: -n.score)
 
+    def _generic_call_terms(self, sym: Symbol) -> set[str]:
+        """Words of the names it calls, leaving out specific helpers (one definition, called from few
+        places): those do the work themselves, and the question then describes them, not this caller."""
+        out: set[str] = set()
+        for name in self.call_names(sym):
+            defs = self.resolve_call(sym, name)
+            if len(defs) == 1 and self.fan_in(defs[0]) <= 2:
+                continue
+            out |= {_stem(w) for w in split_identifier(name)}
+        return out
+
+    def through_utility(self, node: _Node) -> bool:
+        """Reached through a utility called from many places: generic plumbing, not the chain asked about."""
+        parent, seen = self.nodes.get(node.parent or ""), 0
+        while parent is not None and parent.dist > 0 and seen < 12:
+            if parent.sym.kind in _CALLABLE and self.fan_in(parent.sym) > MAX_FAN_IN:
+                return True
+            parent, seen = self.nodes.get(parent.parent or ""), seen + 1
+        return False
+
+    def _name_terms(self, sym: Symbol) -> set[str]:
+        return self._texts[sym.id][0] if sym.id in self._texts else set()
+
     def upstream(self, node: _Node) -> bool:
         """Reached through a caller edge: beside or above the anchor rather than beyond it."""
         seen = 0
@@ -752,10 +782,10 @@ class _Walk:
         if sym.kind not in _CALLABLE or "." not in sym.qualname:
             return None
         owner = sym.qualname.rsplit(".", 1)[0]
-        for s in self.graph.in_file(sym.path):  # overloads share the name: the one that was reached
-            if s.qualname == owner and s.kind in _CALLABLE and s.id in self.nodes:
-                return self.nodes[s.id]
-        return None
+        reached = [self.nodes[s.id] for s in self.graph.in_file(sym.path)
+                   if s.qualname == owner and s.kind in _CALLABLE and s.id in self.nodes]
+        # overloads share the name: the implementation (it holds the function), else the nearest
+        return max(reached, key=lambda n: (n.sym.end_line - n.sym.start_line, -n.dist), default=None)
 
 
 def _adj(node: "_Node", why: str, delta: float) -> float:
