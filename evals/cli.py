@@ -79,6 +79,7 @@ _BENCHMARKS = {
     "views": ("evals.views", "structure / symbol views beside the text vector, weights tuned on dev halves"),
     "tune-fusion": ("evals.tune_fusion", "tune the hybrid fusion weights on CoSQA dev (tune/check halves)"),
     "latency": ("evals.bench_latency", "query latency at ~10k and ~100k chunks"),
+    "encoder": ("evals.bench_encoder", "encoder throughput: code chunks/s and one-query latency per setting"),
     "startup": ("evals.bench_startup", "server start-up to first answer, with and without the start-up copy"),
     "index": ("evals.bench_index", "structural indexing speed, memory and one-file updates"),
     "watch": ("evals.bench_watch", "index freshness under the watcher, branch switches"),

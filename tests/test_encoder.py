@@ -9,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from indexer.encoder import BASE_SHA256, EncoderError, _file_digest, base_model_dir, load_encoder
+import indexer.encoder as encoder_module
+from indexer.encoder import (BASE_NAME, BASE_SHA256, EncoderError, _file_digest, base_model_dir, load_encoder,
+                             resolve_precision)
 
 
 @pytest.mark.integration
@@ -21,6 +23,55 @@ def test_packaged_base_model_is_the_pinned_one_and_embeds() -> None:
     assert q.shape == (1, 384) and c.shape == (2, 384)
     assert np.allclose(np.linalg.norm(c, axis=1), 1.0, atol=1e-4)
     assert float(q[0] @ c[0]) > float(q[0] @ c[1])
+
+
+@pytest.mark.integration
+def test_fast_precisions_agree_with_fp32() -> None:
+    """bf16 code vectors are the fp32 ones to within rounding; int8 queries stay close (their quality cost is
+    measured by evals.csn / evals.cosqa, docs/benchmarks.md)."""
+    code = ["def load_config(path):\n    return json.load(open(path))", "def add(a, b): return a + b"]
+    queries = ["read a json config file", "sum of two numbers"]
+    ref = load_encoder("base")
+    ref.code_precision = ref.query_precision = "fp32"
+    c32, q32 = ref.embed_code(code), ref.embed_queries(queries)
+    fast = load_encoder("base")
+    fast.code_precision, fast.query_precision = "bf16", "int8"
+    c16, q8 = fast.embed_code(code), fast.embed_queries(queries)
+    assert np.all(np.sum(c16 * c32, axis=1) > 0.999)
+    assert np.all(np.sum(q8 * q32, axis=1) > 0.9)
+    assert float(q8[0] @ c16[0]) > float(q8[0] @ c16[1]) and float(q8[1] @ c16[1]) > float(q8[1] @ c16[0])
+
+
+def test_speed_settings_name_the_vectors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The code side's precision and length are part of the name (stored vectors change); the query side's
+    precision is not (query vectors are never stored). No torch import for any of it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for var in ("SGMCP_INT8", "SGMCP_CODE_MAX_LENGTH", "SGMCP_CODE_PRECISION", "SGMCP_QUERY_PRECISION"):
+        monkeypatch.delenv(var, raising=False)
+    enc = load_encoder("base")
+    assert (enc.name, enc.code_precision, enc.query_precision, enc.code_max_length) == (BASE_NAME, "fp32", "fp32", 256)
+    monkeypatch.setenv("SGMCP_CODE_PRECISION", "auto")
+    monkeypatch.setattr(encoder_module, "_NATIVE_BF16", True)
+    assert load_encoder("base").name == BASE_NAME + "-bf16"
+    monkeypatch.setattr(encoder_module, "_NATIVE_BF16", False)
+    assert load_encoder("base").name == BASE_NAME  # auto = fp32 on a CPU without native bf16
+    monkeypatch.setenv("SGMCP_QUERY_PRECISION", "fp32")
+    assert load_encoder("base").name == BASE_NAME
+    monkeypatch.setenv("SGMCP_CODE_PRECISION", "bf16")
+    monkeypatch.setenv("SGMCP_CODE_MAX_LENGTH", "128")
+    assert load_encoder("base").name == BASE_NAME + "-code128-bf16"
+    monkeypatch.setenv("SGMCP_INT8", "1")
+    enc = load_encoder("base")
+    assert (enc.name, enc.code_precision, enc.query_precision) == (BASE_NAME + "-code128-int8pc", "int8", "int8")
+    assert load_encoder("default").name.startswith(BASE_NAME + "+")
+    with pytest.raises(EncoderError, match="unknown precision"):
+        resolve_precision("fp8")
+    code = ("import sys; from indexer.encoder import load_encoder; e = load_encoder('default'); "
+            "assert not {'torch', 'transformers', 'peft'} & set(sys.modules), sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(encoder_module.__file__).parents[1])
 
 
 def test_unknown_encoder_is_a_clear_error() -> None:
