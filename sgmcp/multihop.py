@@ -86,8 +86,8 @@ _CALLERS = re.compile(r"\b(who|what|which)\s+(?:\w+\s+){0,3}(calls?|uses?|invoke
                       r"consumes?|checks?)\s+(it|this|that|them)\b|\bcallers?\b|\bcalled from\b|"
                       r"\bwhere (?:is|are) .* (called|used|applied|invoked|consulted|enforced|checked|read)\b",
                       re.I)
-_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__",
-                             re.I)
+_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__|"
+                             r"^where (?:does|do|did)\b", re.I)  # "where does that class bind ...": code that acts
 _WANTS_TYPE = re.compile(r"\b(which|what)\s+(?:\w+\s+)?(class|struct|type|interface|trait|enum)\b", re.I)
 _WANTS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock)\b", re.I)
 _CODEISH = re.compile(r"`([^`]+)`|([A-Za-z_$][\w$]*(?:(?:::|\.|->|#)[A-Za-z_$][\w$]*)*)(\(\))?")
@@ -283,6 +283,7 @@ class _Walk:
         self._target_set, self._full_set = set(self._target_terms), set(self._full_terms)
         self._recursive_wanted = bool(re.search(r"\brecurs", plan.target, re.I))
         self._backref = bool(_BACKREF.search(plan.target))
+        self._wants_free = bool(_FREE.search(plan.target))  # "which utility function"
         self._anchor_exact = {re.split(r"::|\.|#|->", i)[-1] for i in plan.identifiers}
 
     # ---- graph edges ----------------------------------------------------------------------------
@@ -671,6 +672,9 @@ class _Walk:
                 s += _adj(node, "its code uses names the question mentions", 0.08 * share)
             if sym.container and sym.container in p.mentioned and callable_:
                 s += _adj(node, "a method of the type asked for", 0.06)  # "the base Field method"
+            if self._wants_free and callable_:
+                free = not sym.container and "." not in sym.qualname
+                s += _adj(node, "a free function, as asked" if free else "not a free function", 0.02 if free else -0.02)
             if sym.name in p.wanted_names:
                 s += _adj(node, "the name asked for", 0.08)  # "which validator's __call__"
             if self._recursive_wanted and sym.name in calls:
@@ -757,12 +761,13 @@ class _Walk:
         """How many definitions call this one (resolved on a sample of the call sites of a common name)."""
         if sym.id not in self._fan_in:
             sites = self.graph.callers(sym.name)
+            # An override that calls the base method (``super()._bind_to_schema(...)``) does not make it a utility.
             if len(self.graph.by_name(sym.name)) == 1:
-                count = len({r.enclosing_id for r, enc in sites if self.usable(enc)})
+                count = len({r.enclosing_id for r, enc in sites if self.usable(enc) and enc.name != sym.name})
             else:
                 sample = sites[:60]
                 hits = {enc.id for _, enc in sample if self.usable(enc) and enc.id != sym.id
-                        and sym in self.resolve_call(enc, sym.name)}
+                        and enc.name != sym.name and sym in self.resolve_call(enc, sym.name)}
                 count = round(len(hits) * len(sites) / len(sample)) if sample else 0
             self._fan_in[sym.id] = count
         return self._fan_in[sym.id]
@@ -793,6 +798,7 @@ def _adj(node: "_Node", why: str, delta: float) -> float:
     return delta
 
 
+_FREE = re.compile(r"\b(utility|free|module[- ]level|top[- ]level|standalone)\s+(function|helper|func)", re.I)
 _CONTROL = re.compile(r"\b(if|for|while|switch|match|loop|try|catch|except|case|select)\b")
 _BACKREF = re.compile(r"\b(it|them|its|this|that|these|those)\b(?!\s+(?:is|are|was)\b)", re.I)
 _DOCSTRING = re.compile(r'("""|\'\'\')(?:.|\n)*?\1|/\*(?:.|\n)*?\*/')
