@@ -1,8 +1,8 @@
 """In-process runner for the multi-hop suites (``evals/suites/multihop-*.jsonl``): success@1 per corpus,
 graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
 
-    python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--heldout] [--baseline]
-        [--json evals/reports/multihop.json] [--misses]
+    python -m evals.multihop_eval --index-root evals/data/mh --prefix fp- [--baseline]
+        [--heldout [heldout|heldout2]] [--json FILE] [--misses]
 
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
 (built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
@@ -41,16 +41,27 @@ def _pct(xs: list[float], q: float) -> float:
     return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 1) if xs else 0.0
 
 
-def run(index_root: Path, prefix: str, heldout: bool, baseline: bool, misses: bool,
-        model: str | None = None, only: str | None = None) -> dict[str, Any]:
+def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: bool,
+        model: str | None = None, only: str | None = None, impl: str | None = None) -> dict[str, Any]:
     from sgmcp.engine import Engine
     from sgmcp.multihop import multi_hop_search
+
+    if impl:  # another version of sgmcp/multihop.py (e.g. `git show REV:sgmcp/multihop.py`, imports absolute)
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("multihop_under_test", impl)
+        assert spec is not None and spec.loader is not None, impl
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        multi_hop_search = module.multi_hop_search  # noqa: F811
 
     records: list[dict[str, Any]] = []
     for name in MAIN:
         if only and name != only:
             continue
-        suite = SUITES_DIR / (f"multihop-heldout-{name}.jsonl" if heldout else f"multihop-{name}.jsonl")
+        suite = SUITES_DIR / (f"multihop-{heldout}-{name}.jsonl" if heldout else f"multihop-{name}.jsonl")
+        if not suite.exists():
+            continue
         corpus = corpus_for(suite)
         assert corpus is not None, suite
         root = corpus.path(CORPORA_DIR)
@@ -114,16 +125,18 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index-root", default="evals/data/mh")
-    ap.add_argument("--prefix", default="ad-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
+    ap.add_argument("--prefix", default="fp-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
     ap.add_argument("--model", default=None, help="encoder the index was built with (default: the shipped one)")
-    ap.add_argument("--heldout", action="store_true", help="the held-out suites (multihop-heldout-*.jsonl)")
+    ap.add_argument("--heldout", nargs="?", const="heldout", default="",
+                    help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2")
     ap.add_argument("--baseline", action="store_true", help="also semantic_search")
     ap.add_argument("--misses", action="store_true", help="print each miss with its trail")
     ap.add_argument("--only", default=None, help="one corpus")
+    ap.add_argument("--impl", default=None, help="a file to take multi_hop_search from instead of sgmcp.multihop")
     ap.add_argument("--json", default=None, help="write the summary here")
     args = ap.parse_args(argv)
     os.environ.setdefault("SGMCP_MULTIHOP_LLM", "0")
-    summary = run(Path(args.index_root), args.prefix, args.heldout, args.baseline, args.misses, args.model, args.only)
+    summary = run(Path(args.index_root), args.prefix, args.heldout, args.baseline, args.misses, args.model, args.only, args.impl)
     brief = {k: v for k, v in summary.items() if k != "queries"}
     print(json.dumps(brief, indent=1))
     if args.json:

@@ -612,8 +612,8 @@ class _Walk:
                 s += _adj(node, "the starting point", TUNING["named_start"] if node.seed_named else -0.04)
             elif node.via == "caller" and self.is_alias(node):
                 s += _adj(node, "another way in to the starting point", TUNING["named_start"] / 2)
-            if node.via == "search":
-                s += _adj(node, "near the anchor by text only", -0.04)
+            if node.via == "search":  # beside a named start by wording only: no closer than any target hit
+                s += _adj(node, "near the anchor by text only", TUNING["unconnected"][1] if self.has_exact else -0.04)
             elif node.via == "subquery":
                 s += _adj(node, "not connected to the anchor", TUNING["unconnected"][int(self.has_exact)])
             elif node.via == "bridge":
