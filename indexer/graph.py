@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -62,6 +63,16 @@ class ImportEdge:
     resolved: str | None
 
 
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(4, thread_name_prefix="sgmcp-graph")
+    return _POOL
+
+
 class Graph:
     def __init__(self, snapshot: Snapshot | Mapping[str, pa.Table]) -> None:
         """The graph of an index snapshot, or of its tables already in memory (``symbols``, ``refs``,
@@ -81,8 +92,10 @@ class Graph:
 
     def apply(self, snapshot: Snapshot, paths: set[str]) -> None:
         """Bring the graph to ``snapshot`` when only ``paths`` changed since the one it holds
-        (a watcher's batch): milliseconds, where a reload of a large repository takes a second."""
-        self._load(snapshot, paths)
+        (a watcher's batch): milliseconds, where a reload of a large repository takes a second.
+        Rows are read by path, through the tables' path indexes (``IndexStore.maintain``)."""
+        if paths:  # none: a compaction or index commit, whose rows are the same
+            self._load(snapshot, paths)
 
     def _load(self, snapshot: Snapshot | Mapping[str, pa.Table], paths: set[str] | None) -> None:
         files_before = set(self.files)
@@ -112,7 +125,17 @@ class Graph:
                 query = query.select(columns)
             return query.limit(None).to_arrow().to_pydict()
 
-        cols = rows("symbols")
+        # The four reads run side by side (LanceDB works outside the GIL): a watcher's batch is
+        # patched in the time of the slowest, not the sum.
+        reads = {"symbols": ("symbols",), "refs": ("refs", ["name", "kind", "path", "line", "col", "enclosing_id"]),
+                 "files": ("files", ["path", "language"], "skipped = ''"), "imports": ("imports",)}
+        if isinstance(snapshot, Mapping):
+            read = {key: rows(*args) for key, args in reads.items()}
+        else:
+            futures = {key: _pool().submit(rows, *args) for key, args in reads.items()}
+            read = {key: future.result() for key, future in futures.items()}
+
+        cols = read["symbols"]
         fields = list(Symbol.__dataclass_fields__)
         for values in zip(*(cols[f] for f in fields)):
             sym = Symbol(*values)
@@ -120,7 +143,7 @@ class Graph:
             self._by_name[sym.name.lower()].append(sym.id)
             self._by_path[sym.path].append(sym.id)
 
-        cols = rows("refs", ["name", "kind", "path", "line", "col", "enclosing_id"])
+        cols = read["refs"]
         base = len(self._refs.get("name", ()))
         for key, values in cols.items():
             self._refs.setdefault(key, []).extend(values)
@@ -130,9 +153,9 @@ class Graph:
             if enc:
                 self._refs_by_enclosing[enc].append(i)
 
-        files = rows("files", ["path", "language"], extra="skipped = ''")
+        files = read["files"]
         self.files.update(zip(files["path"], files["language"]))
-        for row in _rows_of(rows("imports")):
+        for row in _rows_of(read["imports"]):
             self._import_rows[row["path"]].append(row)
         if paths is None or set(self.files) != files_before:
             # Which files exist decides where imports resolve: recompute every edge.

@@ -16,7 +16,7 @@ from .hashing import content_hash
 from .identifiers import split_text
 from .model import Chunk, ParsedFile
 from .parser import parse_file
-from .store import Batch, IndexStore
+from .store import SCHEMA_VERSION, Batch, IndexStore
 from .lock import WriterLock
 
 if TYPE_CHECKING:
@@ -88,10 +88,11 @@ def _read_and_parse_star(args: tuple[str, FileEntry, str | None]) -> _FileResult
 def index_repository(root: str | os.PathLike[str], index_dir: str | None = None, *,
                      encoder: "Encoder | None" = None, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                      progress: Progress | None = None, workers: int | None = None,
-                     paths: Iterable[str] | None = None) -> IndexSummary:
+                     paths: Iterable[str] | None = None, optimize: bool = True) -> IndexSummary:
     """Bring the index of ``root`` up to date: only changed, added and deleted files are touched.
     With ``paths`` (repository-relative files or directories, from a file watcher) only those are
-    looked at; without, the whole tree is walked."""
+    looked at; without, the whole tree is walked. ``optimize=False`` puts compaction off (see
+    ``IndexStore.maintain``; a watcher runs ``maintain_index`` once the repository is quiet)."""
     started = time.perf_counter()
     root_path = Path(root).resolve()
     if not root_path.is_dir():
@@ -142,7 +143,8 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
                 batch.files.append({**known[path], "mtime_ns": r.entry.mtime_ns, "size": r.entry.size})
                 touched += 1
                 continue
-            batch.removed_paths.add(path)
+            if path in known:  # a new file has no rows to delete
+                batch.removed_paths.add(path)
             _add_parsed(batch, r)
         redone = {r.entry.path for r in results}
         summary.skipped_files.extend((e.path, known[e.path]["skipped"]) for e in found.files
@@ -156,7 +158,7 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
             summary.embedded = _embed(store, batch, encoder, commit, progress)
         if batch.removed_paths or batch.files:
             store.write(batch, note=f"index {len(batch.files)} files, {len(deleted)} deleted")
-            store.maintain()
+            store.maintain(optimize=optimize)
         elif commit is None:
             store.write(batch, note="empty repository")
         summary.notes, store.notes = store.notes, []
@@ -165,6 +167,22 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
     summary.skipped = dict(Counter(reason.split(":")[0] for _, reason in summary.skipped_files))
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def maintain_index(root: str | os.PathLike[str], index_dir: str | None = None, *,
+                   encoder: "Encoder | None" = None, force: bool = False) -> bool:
+    """Compact the index if compaction is due (or ``force``). Returns True when it ran."""
+    index_uri = index_dir or default_index_dir(Path(root).resolve())
+    with WriterLock(index_uri):
+        store = _store(index_uri, encoder.name if encoder else "", encoder.dim if encoder else 384)
+        last = store.last_commit()
+        if last is None or (last.schema_version, last.dim, last.encoder) != (SCHEMA_VERSION, store.dim, store.encoder):
+            return False  # nothing to compact, or an index the next run rebuilds anyway
+        if store.prepare_writer() is None or not (force or store.maintenance_due()):
+            return False
+        store.maintain(force=True)
+        store.notes.clear()
+        return True
 
 
 _STORES: dict[tuple[str, str, int], IndexStore] = {}
@@ -189,7 +207,11 @@ def _known_files(store: IndexStore, scope: set[str] | None = None) -> dict[str, 
         rows = []
     else:
         quote = lambda p: p.replace("'", "''")  # noqa: E731
-        where = " OR ".join(f"path = '{quote(p)}' OR starts_with(path, '{quote(p)}/')" for p in sorted(scope))
+        # The path itself, or anything under it as a folder: a range ('/' + 1 = '0'), which the path
+        # index answers, where starts_with() would scan every row.
+        listed = ", ".join("'" + quote(p) + "'" for p in sorted(scope))
+        where = " OR ".join([f"path IN ({listed})",
+                             *(f"(path > '{quote(p)}/' AND path < '{quote(p)}0')" for p in sorted(scope))])
         rows = table.search().where(where).limit(None).to_arrow().to_pylist()
     return {row["path"]: row for row in rows}
 
@@ -268,7 +290,7 @@ def _embed(store: IndexStore, batch: Batch, encoder: "Encoder", commit: Any, pro
         texts[row["embed_hash"]] = text
     cached: dict[str, list[float]] = {}
     if commit is not None and commit.encoder == encoder.name and texts:
-        chunks = store.snapshot().tables["chunks"]
+        chunks = store._table("chunks")  # the writer's handle is at the last commit after prepare_writer
         for lo in range(0, len(texts), 2000):
             keys = list(texts)[lo: lo + 2000]
             quoted = ", ".join(f"'{k}'" for k in keys)

@@ -23,6 +23,8 @@ SCHEMA_VERSION = 3
 DEFAULT_DIM = 384
 DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
 OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
+# A writer may put compaction off (a watcher does, until the repository is quiet), but not past this.
+OPTIMIZE_DEFER_MAX = 4 * OPTIMIZE_EVERY
 READER_GRACE = timedelta(minutes=10)  # old versions kept this long for readers still on them
 _KEEP_ALL = timedelta(days=365 * 100)
 ANN_MIN_ROWS = 20_000
@@ -105,6 +107,9 @@ class IndexStore:
         # Strong consistency: a handle kept open across batches must see another writer's versions.
         self._db = lancedb.connect(self.uri, read_consistency_interval=timedelta(0))
         self._open: dict[str, Any] = {}  # the writer's table handles, opened once
+        self._log: tuple[Any, int, list[Commit]] | None = None  # (commits handle, its version, commits read)
+        self._indexed = False  # every index exists (checked once per store, while writing)
+        self._threads: Any = None  # writes the data tables side by side
         self.encoder, self.dim = encoder, dim
         self.notes: list[str] = []
         self._writing: Commit | None = None  # the writer's view of the last commit (it holds the lock)
@@ -131,12 +136,27 @@ class IndexStore:
         return commits
 
     def _commits(self) -> list[Commit]:
+        """The commit log. Read again only when its table has a new version: a reader polling for
+        changes pays one version check, not a table read."""
+        log = self._log
+        if log is not None:
+            try:
+                if log[0].version == log[1]:
+                    return log[2]
+            except Exception:  # dropped (an index rebuilt from scratch): open it again
+                pass
+            self._log = None
         if "commits" not in self.table_names():
             return []
-        rows = self._db.open_table("commits").to_arrow().to_pylist()
-        return sorted((Commit(r["seq"], r["schema_version"], r["encoder"], r["dim"], json.loads(r["versions"]),
-                              r["created"], r["note"], tuple(r.get("paths") or ())) for r in rows),
-                      key=lambda c: c.seq)
+        table = self._db.open_table("commits")
+        version = table.version
+        rows = table.to_arrow().to_pylist()
+        commits = sorted((Commit(r["seq"], r["schema_version"], r["encoder"], r["dim"], json.loads(r["versions"]),
+                                 r["created"], r["note"], tuple(r.get("paths") or ())) for r in rows),
+                         key=lambda c: c.seq)
+        if table.version == version:  # nobody committed while we read
+            self._log = (table, version, commits)
+        return commits
 
     def snapshot(self) -> "Snapshot":
         """The tables as of the last commit (raises if nothing was ever committed)."""
@@ -183,6 +203,8 @@ class IndexStore:
     def _reset(self) -> None:
         self._writing = None
         self._open.clear()
+        self._log = None
+        self._indexed = False
         names = self.table_names()
         schemas = _schemas(self.dim)
         # The commit log goes first and comes back last: a reset killed half-way is seen as no index.
@@ -193,68 +215,137 @@ class IndexStore:
             self._db.create_table(name, schema=schemas[name])
 
     def write(self, batch: Batch, *, note: str = "") -> Commit:
-        """Apply ``batch`` to every table, then commit. One version per table, at most two."""
+        """Apply ``batch`` to every table, then commit. One version per table, at most two; tables
+        the batch does not change keep theirs. The tables are written side by side (LanceDB works
+        outside the GIL): nothing is visible to readers before the commit, whatever the order."""
         commit = self._writing or self.last_commit()
         schemas = _schemas(self.dim)
-        versions: dict[str, int] = {}
-        for name in DATA_TABLES:
+
+        def apply(name: str) -> int:
             table = self._table(name)
             paths = batch.removed_paths | batch.touched_paths if name == "files" else batch.removed_paths
-            quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
-            if quoted:
+            if paths:
+                quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
                 table.delete(f"path IN ({quoted})")
             rows = batch.rows(name)
             if rows:
                 table.add(pa.Table.from_pylist(rows, schema=schemas[name]))
-            versions[name] = table.version
+            return table.version
+
+        busy = [name for name in DATA_TABLES if batch.rows(name) or batch.removed_paths
+                or (name == "files" and batch.touched_paths)]
+        versions = {name: self._table(name).version for name in DATA_TABLES if name not in busy}
+        if len(busy) <= 1:
+            versions.update((name, apply(name)) for name in busy)
+        else:
+            for name in busy:
+                self._table(name)  # opened here, not in the threads
+            versions.update(zip(busy, self._pool().map(apply, busy)))
         changed = batch.removed_paths | batch.touched_paths | {row["path"] for row in batch.files}
         return self._commit((commit.seq + 1) if commit else 1, versions, note, changed)
 
-    def maintain(self, *, force: bool = False) -> Commit | None:
-        """Build missing indexes and, every few commits, compact and drop old versions. Compaction
-        makes new versions, so it ends with a commit of its own."""
-        from lancedb.index import FTS, BTree, IvfFlat
+    def _pool(self) -> Any:
+        if self._threads is None:
+            from concurrent.futures import ThreadPoolExecutor
 
+            self._threads = ThreadPoolExecutor(len(DATA_TABLES), thread_name_prefix="sgmcp-write")
+        return self._threads
+
+    def maintain(self, *, force: bool = False, optimize: bool = True) -> Commit | None:
+        """Build missing indexes and, every few commits, compact and drop old versions. Both make
+        new versions, so each ends with a commit of its own. ``optimize=False`` (a watcher's batch
+        while files keep changing) builds missing indexes only and leaves compaction, which takes
+        seconds on a large index, for later, unless it was put off for ``OPTIMIZE_DEFER_MAX`` commits."""
         commit = self._writing or self.last_commit()
         if commit is None:
             return None
-        chunks = self._table("chunks")
-        symbols = self._table("symbols")
-        missing = [(table, column, config) for table, column, config in (
-            (chunks, "text_split", FTS(with_position=False, lower_case=True, stem=True,
-                                       remove_stop_words=False, ascii_folding=True)),
-            (symbols, "name_lower", BTree()),
-        ) if column not in {idx.columns[0] for idx in table.list_indices()} and table.count_rows()]
-        rows = chunks.count_rows()
-        if commit.encoder and rows >= ANN_MIN_ROWS and "vector" not in {i.columns[0] for i in chunks.list_indices()}:
-            missing.append((chunks, "vector", IvfFlat(distance_type="cosine", num_partitions=max(16, int(rows ** 0.5)))))
-        if not (force or missing or commit.seq % OPTIMIZE_EVERY == 0 or _unindexed(chunks) > UNINDEXED_MAX):
-            return None
-        for table, column, config in missing:
-            table.create_index(column, config=config)
+        indexed = None if self._indexed else self._build_missing_indexes(commit)
+        commit = indexed or commit
+        if not force:
+            since = commit.seq - self._commits()[0].seq  # the log starts at the last compaction
+            unindexed = _unindexed(self._table("chunks"))
+            if optimize:
+                due = since >= OPTIMIZE_EVERY or unindexed > UNINDEXED_MAX
+            else:
+                due = since >= OPTIMIZE_DEFER_MAX or unindexed > 4 * UNINDEXED_MAX
+            if not due:
+                return indexed
         versions = {}
         for name in DATA_TABLES:
             table = self._table(name)
             # Prune nothing yet: until the commit below lands, the committed versions must survive.
+            # (Lance stamps the time a cleanup counts from when it runs, after the compaction, which
+            # can take minutes: no age computed beforehand is safe.)
             table.optimize(cleanup_older_than=_KEEP_ALL)
             versions[name] = table.version
         new = self._commit(commit.seq + 1, versions, "maintain")
-        # Now older versions are garbage, except to readers that opened them moments ago.
+        # Now older versions are garbage, except to readers that opened them moments ago. Without
+        # pylance, pruning comes only with another optimize(), which makes versions of its own (the
+        # same rows): a second commit names them, so the next writer has nothing to roll back.
         for name in DATA_TABLES:
-            self._table(name).optimize(cleanup_older_than=READER_GRACE)
+            table = self._table(name)
+            table.optimize(cleanup_older_than=READER_GRACE)
+            versions[name] = table.version
+        new = self._commit(new.seq + 1, versions, "maintain")
         commits = self._table("commits")
         commits.delete(f"seq < {new.seq}")
         commits.optimize(cleanup_older_than=READER_GRACE)
         return new
 
+    def maintenance_due(self) -> bool:
+        """Whether compaction was put off (see ``maintain``)."""
+        commit = self._writing or self.last_commit()
+        commits = self._commits()
+        return commit is not None and bool(commits) and (
+            commit.seq - commits[0].seq >= OPTIMIZE_EVERY or _unindexed(self._table("chunks")) > UNINDEXED_MAX)
+
+    def _build_missing_indexes(self, commit: Commit) -> Commit | None:
+        from lancedb.index import FTS, BTree, IvfFlat
+
+        chunks = self._table("chunks")
+        wanted: list[tuple[str, str, Any]] = [
+            ("chunks", "text_split", FTS(with_position=False, lower_case=True, stem=True,
+                                         remove_stop_words=False, ascii_folding=True)),
+            ("symbols", "name_lower", BTree()),
+            # Every batch deletes and every reader patch reads rows by path: without an index each of
+            # those scans the whole table (80 ms for 600k references; 3 ms with it).
+            *((name, "path", BTree()) for name in DATA_TABLES),
+        ]
+        missing, empty = [], False
+        for name, column, config in wanted:
+            table = self._table(name)
+            if column in {idx.columns[0] for idx in table.list_indices()}:
+                continue
+            if table.count_rows():
+                missing.append((table, column, config))
+            else:
+                empty = True  # built once the table has rows
+        rows = chunks.count_rows()
+        if commit.encoder and "vector" not in {i.columns[0] for i in chunks.list_indices()}:
+            if rows >= ANN_MIN_ROWS:
+                missing.append((chunks, "vector", IvfFlat(distance_type="cosine",
+                                                          num_partitions=max(16, int(rows ** 0.5)))))
+            else:
+                empty = True
+        self._indexed = not empty
+        if not missing:
+            return None
+        for table, column, config in missing:
+            table.create_index(column, config=config)
+        return self._commit(commit.seq + 1, {name: self._table(name).version for name in DATA_TABLES}, "index")
+
     def _commit(self, seq: int, versions: dict[str, int], note: str, paths: Iterable[str] = ()) -> Commit:
         new = Commit(seq, SCHEMA_VERSION, self.encoder, self.dim, versions, time.time(), note, tuple(sorted(paths)))
         self._writing = new
-        self._table("commits").add(pa.Table.from_pylist([{
+        commits, log = self._table("commits"), self._log
+        before = commits.version
+        commits.add(pa.Table.from_pylist([{
             "seq": new.seq, "schema_version": new.schema_version, "encoder": new.encoder, "dim": new.dim,
             "versions": json.dumps(new.versions), "created": new.created, "note": new.note,
             "paths": list(new.paths)}],
             schema=_schemas(self.dim)["commits"]))
+        if log is not None and log[1] == before:  # the writer holds the lock: nobody else appended
+            self._log = (log[0], commits.version, [*log[2], new])
         return new
 
 

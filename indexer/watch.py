@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .pipeline import IndexSummary, default_index_dir, index_repository
+from .pipeline import IndexSummary, default_index_dir, index_repository, maintain_index
 
 if TYPE_CHECKING:
     from .encoder import Encoder
@@ -39,6 +39,7 @@ _overflow_logger = logging.getLogger("watchdog.observers.inotify_c")
 _overflow_logger.addHandler(_OverflowListener(level=logging.WARNING))
 _IGNORED_TOP = (".git/", ".sgmcp/", ".hg/", ".svn/")
 _CHANGE_EVENTS = frozenset({"created", "modified", "moved", "deleted"})
+SMALL_BATCH = 8  # at most this many changed paths: a save, not a checkout
 
 
 @dataclass(slots=True)
@@ -52,17 +53,23 @@ class WatchState:
 
 class Watcher:
     """Watch ``root``; apply changes ``debounce`` seconds after the last event, or at the latest
-    ``max_delay`` seconds after the first one (a branch switch must not starve the index).
-    Every ``reconcile_every`` seconds a full pass catches anything the OS did not report."""
+    ``max_delay`` seconds after the first one (a branch switch must not starve the index). A save
+    (at most ``SMALL_BATCH`` paths) waits only ``quick_debounce`` after its last event: an editor's
+    write-and-rename takes milliseconds. Compaction, which takes seconds on a large index, waits until
+    nothing changed for ``idle_maintain`` seconds. Every ``reconcile_every`` seconds a full pass
+    catches anything the OS did not report."""
 
     def __init__(self, root: str | os.PathLike[str], index_dir: str | None = None, *,
                  encoder: "Encoder | None" = None, debounce: float = 0.15, max_delay: float = 1.0,
+                 quick_debounce: float = 0.05, idle_maintain: float = 2.0,
                  reconcile_every: float = 600.0, reconcile_first: bool = True,
                  on_batch: Callable[[IndexSummary], None] | None = None) -> None:
         self.root = Path(root).resolve()
         self.index_dir = index_dir or default_index_dir(self.root)
         self.encoder = encoder
         self.debounce, self.max_delay, self.reconcile_every = debounce, max_delay, reconcile_every
+        self.quick_debounce, self.idle_maintain = min(quick_debounce, debounce), idle_maintain
+        self._maintain_after: float | None = None  # when compaction may run, if it was put off
         self.on_batch = on_batch
         self._full_pending = reconcile_first  # files changed while nobody watched are found by a full pass
         self._pending: dict[str, float] = {}  # path -> first seen
@@ -141,31 +148,46 @@ class Watcher:
     def _run(self) -> None:
         last_full = time.monotonic()
         while True:
+            maintain = False
             with self._cond:
                 while not self._stop and not self._full_pending:
                     now = time.monotonic()
                     if self._pending:
                         first = min(self._pending.values())
-                        due = min(self._last_event + self.debounce, first + self.max_delay)
+                        quiet = self.quick_debounce if len(self._pending) <= SMALL_BATCH else self.debounce
+                        due = min(self._last_event + quiet, first + self.max_delay)
                         if now >= due:
                             break
                         self._cond.wait(due - now)
                     elif now - last_full >= self.reconcile_every:
                         break
+                    elif self._maintain_after is not None and now >= self._maintain_after:
+                        maintain = True
+                        break
                     else:
-                        self._cond.wait(min(1.0, self.reconcile_every - (now - last_full)))
+                        wake = min(1.0, self.reconcile_every - (now - last_full))
+                        if self._maintain_after is not None:
+                            wake = min(wake, self._maintain_after - now)
+                        self._cond.wait(wake)
                 if self._stop:
                     return
-                full = self._full_pending or not self._pending
-                batch = list(self._pending)
-                self._pending.clear()
-                self._full_pending = False
-                self._applying = True
+                if maintain:
+                    self._maintain_after = None
+                else:
+                    full = self._full_pending or not self._pending
+                    batch = list(self._pending)
+                    self._pending.clear()
+                    self._full_pending = False
+                    self._applying = True
+            if maintain:  # outside the lock: events keep arriving (and wait) meanwhile
+                self._maintain()
+                continue
             try:
                 summary = index_repository(self.root, self.index_dir, encoder=self.encoder,
-                                           paths=None if full else batch)
+                                           paths=None if full else batch, optimize=full)
                 if full:
                     last_full = time.monotonic()
+                self._maintain_after = None if full else time.monotonic() + self.idle_maintain
                 self._last_error = ""
                 if self.on_batch is not None:
                     self.on_batch(summary)
@@ -183,6 +205,13 @@ class Watcher:
                     self._applying = False
                     self._batches += 1
                     self._cond.notify_all()
+
+    def _maintain(self) -> None:
+        """Compaction put off by the batches (a no-op unless it is due); events wait meanwhile."""
+        try:
+            maintain_index(self.root, self.index_dir, encoder=self.encoder)
+        except Exception as err:  # the next batch or full pass tries again
+            log.warning("compacting the index failed: %s", err)
 
 
 class _Handler(FileSystemEventHandler):
