@@ -27,7 +27,10 @@ macro: resampled within each language, then averaged). The best setting of each 
 only, both; per mode) is reported the same way. Query vectors are computed one query at a time with
 ``encoder.embed_queries`` exactly as the engine does; chunk and view vectors are exact float32 cosines.
 
-    SGMCP_TRAIN_DATA=/tmp/views/train python -m evals.views --model default --model base \\
+    SGMCP_CODE_PRECISION=bf16 SGMCP_QUERY_PRECISION=int8 SGMCP_TRAIN_DATA=/tmp/views/train \\
+        python -m evals.views --model default --work /tmp/views --json /tmp/views/views-default.json
+    (the same with --model base), then
+    python -m evals.views --merge /tmp/views/views-default.json /tmp/views/views-base.json \\
         --json evals/reports/views.json --md evals/reports/views.md
 
 ``SGMCP_TRAIN_DATA`` is where ``python -m trainer mine`` put the held-out test split and the unpacked test
@@ -281,7 +284,13 @@ def settings_grid(grid: Sequence[float] = GRID) -> list[dict[str, Any]]:
             for mode in MODES for s, y in itertools.product(grid, grid)]
 
 
+# Diagnostics, never picked: each extra view on its own (no text vector).
+ALONE = ({"mode": "score", "text": 0.0, "struct": 1.0, "sym": 0.0}, {"mode": "score", "text": 0.0, "struct": 0.0, "sym": 1.0})
+
+
 def family(setting: dict[str, Any]) -> str:
+    if not setting.get("text", 1.0):
+        return "alone:" + ("struct" if setting["struct"] else "sym")
     s, y = setting["struct"] > 0, setting["sym"] > 0
     return "text" if not (s or y) else f"{setting['mode']}:" + ("struct+sym" if s and y else "struct" if s else "sym")
 
@@ -315,8 +324,8 @@ def grid_search(items: Sequence[dict[str, Any]], corpora: dict[str, Corpus],
 
 
 def pick(results: Sequence[dict[str, Any]], fam: str | None = None) -> dict[str, Any]:
-    """The best result on ``tune`` (of one family, when given); ties: smaller total weight, then score mode."""
-    pool = [r for r in results if fam is None or r["family"] == fam]
+    """The best result on ``tune`` (of one family, when given; the ``ALONE`` diagnostics never); ties: smaller total weight, then score mode."""
+    pool = [r for r in results if (r["family"] == fam if fam else not r["family"].startswith("alone"))]
     return max(pool, key=lambda r: (r["tune"], -(r["setting"]["struct"] + r["setting"]["sym"]),
                                     r["setting"]["mode"] == "score"))
 
@@ -336,7 +345,7 @@ def stratified_bootstrap(groups: Sequence[tuple[Sequence[float], Sequence[float]
 
 
 def compare(base_pq: Sequence[dict[str, float]], new_pq: Sequence[dict[str, float]], items: Sequence[dict[str, Any]],
-            half: str | None = "check") -> dict[str, Any]:
+            half: str | None = "check", boot: bool = True) -> dict[str, Any]:
     """Per set and CSN macro: MRR / P@1 of both on ``half`` (None: every query) and the paired bootstrap of
     the MRR difference."""
     sets = list(dict.fromkeys(it["set"] for it in items))
@@ -349,14 +358,16 @@ def compare(base_pq: Sequence[dict[str, float]], new_pq: Sequence[dict[str, floa
         a, b = [base_pq[n]["rr"] for n in idx], [new_pq[n]["rr"] for n in idx]
         pairs[s] = (a, b)
         out[s] = {"n": len(idx), "text": _short(aggregate([base_pq[n] for n in idx])),
-                  "views": _short(aggregate([new_pq[n] for n in idx])), "diff": paired_bootstrap(a, b)}
+                  "views": _short(aggregate([new_pq[n] for n in idx])),
+                  "diff": paired_bootstrap(a, b) if boot else {"mean_diff": round(statistics.fmean(b) - statistics.fmean(a), 4)}}
     csn = [s for s in pairs if s != "cosqa"]
     if csn:
         out["csn_macro"] = {
             "n": sum(len(pairs[s][0]) for s in csn),
             "text": {m: round(statistics.fmean(out[s]["text"][m] for s in csn), 4) for m in ("mrr", "p@1")},
             "views": {m: round(statistics.fmean(out[s]["views"][m] for s in csn), 4) for m in ("mrr", "p@1")},
-            "diff": stratified_bootstrap([pairs[s] for s in csn])}
+            "diff": stratified_bootstrap([pairs[s] for s in csn]) if boot else
+            {"mean_diff": round(statistics.fmean(statistics.fmean(pairs[s][1]) - statistics.fmean(pairs[s][0]) for s in csn), 4)}}
     return out
 
 
@@ -487,7 +498,7 @@ def run_model(model: str, args: argparse.Namespace, log) -> dict[str, Any]:
         if speed is None:
             speed = throughput(encoder, engine, chunk_rows(engine)[1])
             log(f"  embedding throughput (chunks/s, {name}): {speed}")
-    grid = settings_grid()
+    grid = settings_grid() + list(ALONE)
     probe = [grid[0], {"mode": "score", "struct": 0.5, "sym": 0.25}, {"mode": "rrf", "struct": 0.5, "sym": 0.25},
              {"mode": "rrf", "struct": 1.0, "sym": 0.0}]
     fast_check = check_fast_path(items, corpora, probe, HYBRID_WEIGHTS)
@@ -499,14 +510,14 @@ def run_model(model: str, args: argparse.Namespace, log) -> dict[str, Any]:
         res = grid_search(items, corpora, grid, hybrid=hybrid, hybrid_weights=HYBRID_WEIGHTS, log=log)
         base = next(r for r in res if r["family"] == "text" and r["setting"]["mode"] == "score")
         best = pick(res)
-        fams = sorted({r["family"] for r in res} - {"text"})
+        fams = sorted({r["family"] for r in res} - {"text"}, key=lambda f: (f.startswith("alone"), f))
         chosen = {"best": best, **{f: pick(res, f) for f in fams}}
         results[mode] = {
             "text_only": {"tune": base["tune"], "check": base["check"],
                           "per_set_all": _per_set(base["_pq"], items)},
             "chosen": {label: {"setting": r["setting"], "family": r["family"], "tune": r["tune"], "check": r["check"],
                                "check_vs_text": compare(base["_pq"], r["_pq"], items),
-                               "all_vs_text": compare(base["_pq"], r["_pq"], items, half=None)}
+                               "all_vs_text": compare(base["_pq"], r["_pq"], items, half=None, boot=False)}
                        for label, r in chosen.items()},
             "grid": [{k: v for k, v in r.items() if k != "_pq"} for r in res],
         }
@@ -539,7 +550,8 @@ def markdown(report: dict[str, Any]) -> str:
            f"Generated by `evals/views.py` ({report.get('git_head') or 'no git'}) on {report['date']}; "
            f"machine: {report['machine']['cores']} cores ({report['machine']['processor']}), shared with other "
            f"jobs; `uptime` at start: `{report['uptime_start']}`, at end: `{report.get('uptime_end')}`.", "",
-           f"Command: `{report.get('merged') or report['command']}`", "",
+           f"Command: `{report.get('merged') or report['command']}`" + (
+               f" (environment: `{' '.join(f'{k}={v}' for k, v in report['env'].items())}`)" if report.get("env") else ""), "",
            "Tune = even query positions of each set, check = odd. Weights chosen on tune only (objective: mean of "
            "CSN macro MRR and CoSQA MRR, hybrid). Differences are check-half MRR of the views minus the text view "
            "alone, paired bootstrap 95% CI (CSN macro: stratified by language).", ""]
@@ -561,15 +573,23 @@ def markdown(report: dict[str, Any]) -> str:
                     "CSN macro Δ MRR [95% CI] | CoSQA MRR text → views | CoSQA Δ MRR [95% CI] |", "|" + "---|" * 8]
             for label, c in r["chosen"].items():
                 cv = c["check_vs_text"]
+                if label.startswith("alone"):
+                    label = f"{label} (diagnostic, no text vector)"
                 m, q = cv.get("csn_macro"), cv.get("cosqa")
                 out.append(f"| {label}{' (' + c['family'] + ')' if label == 'best' else ''} | {_w(c['setting'])} | "
                            f"{c['tune']:.4f} | {c['check']:.4f} | "
                            + (f"{m['text']['mrr']:.4f} → {m['views']['mrr']:.4f} | {_ci(m['diff'])} | " if m else "– | – | ")
                            + (f"{q['text']['mrr']:.4f} → {q['views']['mrr']:.4f} | {_ci(q['diff'])} |" if q else "– | – |"))
             best = r["chosen"]["best"]
-            out += ["", f"Best on tune ({_w(best['setting'])}), check half per set:", "",
+            out += ["", verdict(r["chosen"])]
+            shown, what = best, "Best on tune"
+            if best["family"] == "text":  # nothing beat the text view: show the best view family instead
+                shown = max((c for label, c in r["chosen"].items() if label != "best" and not label.startswith("alone")),
+                            key=lambda c: c["tune"])
+                what = f"The text view alone was best on tune; the best view family on tune, {shown['family']},"
+            out += ["", f"{what} ({_w(shown['setting'])}), check half per set:", "",
                     "| set | n | text MRR / P@1 | views MRR / P@1 | Δ MRR [95% CI] |", "|---|---|---|---|---|"]
-            for s, v in best["check_vs_text"].items():
+            for s, v in shown["check_vs_text"].items():
                 out.append(f"| {s} | {v['n']} | {v['text']['mrr']:.4f} / {v['text']['p@1']:.4f} | "
                            f"{v['views']['mrr']:.4f} / {v['views']['p@1']:.4f} | {_ci(v['diff'])} |")
             out.append("")
@@ -579,6 +599,20 @@ def markdown(report: dict[str, Any]) -> str:
                        f"{i['empty_view_texts']['sym']} |")
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def verdict(chosen: dict[str, Any]) -> str:
+    """The issue's rule on the check halves: a view family helps when the CI of its CSN macro MRR difference is
+    above 0 and CoSQA shows no loss (the CI of its difference reaches 0 or above)."""
+    helping = []
+    for label, c in chosen.items():
+        if label == "best" or label.startswith("alone"):
+            continue
+        m, q = c["check_vs_text"].get("csn_macro"), c["check_vs_text"].get("cosqa")
+        if m and m["diff"]["ci95_low"] > 0 and (q is None or q["diff"]["ci95_high"] >= 0):
+            helping.append(f"{label} ({_w(c['setting'])})")
+    return ("**Verdict (check halves):** " + (", ".join(helping) + " clear the bar (CSN macro CI above 0, no CoSQA loss)."
+            if helping else "no view family clears the bar (CSN macro MRR CI above 0 and no CoSQA loss)."))
 
 
 def _uptime() -> str:
@@ -632,7 +666,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "Structure and symbol views beside the text vector (CSN protocol per language + CoSQA dev)",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "uptime_start": _uptime(),
         "command": command,
-        "train_data": os.environ.get("SGMCP_TRAIN_DATA"), "git_head": git_head(), "machine": machine(),
+        "env": {k: v for k, v in sorted(os.environ.items()) if k.startswith("SGMCP_")},
+        "git_head": git_head(), "machine": machine(),
         "k": K, "limit": LIMIT, "grid": GRID, "runs": []}
     for model in args.model or ["default"]:
         report["runs"].append(run_model(model, args, log))
