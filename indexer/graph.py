@@ -7,7 +7,7 @@ import posixpath
 import re
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -80,7 +80,8 @@ class Graph:
         self.symbols: dict[str, Symbol] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
         self._by_path: dict[str, list[str]] = defaultdict(list)
-        self._by_word: dict[str, set[str]] | None = None
+        self._by_word: dict[str, set[str]] | None = None  # stemmed word -> names (built on first use)
+        self._name_words: dict[str, set[str]] = {}
         self._refs: dict[str, list[Any]] = {}  # columns; Ref objects are made only for rows a query returns
         self._dead: set[int] = set()  # ref rows replaced by a later commit
         self._refs_by_name: dict[str, list[int]] = defaultdict(list)
@@ -111,7 +112,6 @@ class Graph:
                 self._dead.update(self._refs_by_path.pop(path, []))
                 self._import_rows.pop(path, None)
                 self.files.pop(path, None)
-            self._by_word = None
 
         def rows(table: str, columns: list[str] | None = None, extra: str | None = None) -> dict[str, list]:
             if isinstance(snapshot, Mapping):  # tables already read (a start-up copy; files: indexed only)
@@ -142,6 +142,8 @@ class Graph:
             self.symbols[sym.id] = sym
             self._by_name[sym.name.lower()].append(sym.id)
             self._by_path[sym.path].append(sym.id)
+        if self._by_word is not None:  # a patch: index the new names (a name left with no symbol is harmless)
+            self._index_words(sym_name.lower() for sym_name in cols["name"])
 
         cols = read["refs"]
         base = len(self._refs.get("name", ()))
@@ -209,14 +211,20 @@ class Graph:
                 out.append(sym)
         return out
 
+    def _index_words(self, names: Iterable[str]) -> None:
+        assert self._by_word is not None
+        for name in names:
+            if name not in self._name_words:
+                words = self._name_words[name] = {_stem(w) for w in split_identifier(name)}
+                for word in words:
+                    self._by_word[word].add(name)
+
     def name_matches(self, query: str, limit: int = 50) -> list[tuple[Symbol, float]]:
         """Definitions whose split name shares words with ``query``: "html table rows" finds
         ``table_to_html_rows``. Score = share of the name's words matched x share of the query's."""
         if self._by_word is None:
             self._by_word = defaultdict(set)
-            for name in self._by_name:
-                for word in split_identifier(name):
-                    self._by_word[_stem(word)].add(name)
+            self._index_words(self._by_name)
         words = {_stem(w) for w in split_identifier(query) if len(w) > 1}
         if not words:
             return []
@@ -226,8 +234,7 @@ class Graph:
                 hits[name] += 1
         scored = []
         for name, n in hits.items():
-            name_words = {_stem(w) for w in split_identifier(name)}
-            score = (n / len(name_words)) * (n / len(words))
+            score = (n / len(self._name_words[name])) * (n / len(words))
             scored.extend((sym, score) for sym in self.by_name(name))
         scored.sort(key=lambda x: (-x[1], len(x[0].path)))
         return scored[:limit]

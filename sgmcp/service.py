@@ -70,7 +70,7 @@ class SearchService:
         try:
             if self.engine.store.last_commit() is not None:
                 self.engine.refresh()
-                self.engine.graph  # noqa: B018  (builds the in-memory graph)
+                self.engine.graph.name_matches("warm up")  # builds the graph and its word index
                 self.engine.chunks  # noqa: B018
                 self._save_start_cache()
         except Exception:

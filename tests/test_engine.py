@@ -29,6 +29,7 @@ def test_graph_is_patched_after_small_commits(tmp_path: Path) -> None:
     engine = Engine(root, ix)
     graph = engine.graph
     assert engine.find_definition("slugify")[0].path == "notes/markdown.py"
+    assert not [s for s, _ in graph.name_matches("make slug") if s.name == "make_slug"]  # builds the word index
 
     markdown = root / "notes" / "markdown.py"
     markdown.write_text(markdown.read_text().replace("def slugify(", "def make_slug("))
@@ -41,6 +42,8 @@ def test_graph_is_patched_after_small_commits(tmp_path: Path) -> None:
     assert engine.graph is graph  # patched, not reloaded
     assert not engine.find_definition("slugify") or engine.find_definition("slugify")[0].symbol != "slugify"
     assert engine.find_definition("make_slug")[0].path == "notes/markdown.py"
+    assert [s for s, _ in graph.name_matches("make slug") if s.name == "make_slug"]  # patched into the word index
+    assert engine.find_definition("make_slg")[0].symbol == "make_slug"  # near spelling
     assert ("notes/extra.py", "tag") in {(r.path, r.symbol) for r in engine.find_usages("make_slug")}
     assert _view(engine.graph) == _view(Graph(engine.snapshot))
     assert not engine.refresh()  # nothing new
