@@ -27,16 +27,21 @@ EMBED_CHARS = 2000  # enough for 256 word pieces; the tokenizer truncates the re
 # Speed defaults, chosen by measurement (docs/benchmarks.md, `python -m evals.bench_encoder`): word pieces per
 # code chunk, and the arithmetic of the code and query forward passes:
 #   fp32  plain float32 (the reference);
-#   bf16  bfloat16 weights and activations: 5-8x the fp32 code throughput on CPUs that multiply bf16 natively
+#   bf16  bfloat16 weights and activations: 2-8x the fp32 code throughput on CPUs that multiply bf16 natively
 #         (Intel AMX / AVX512-BF16), but emulated and slower than fp32 elsewhere, hence ``auto``;
 #   int8  dynamic int8 linear layers, per output channel (torch.ao quantize_dynamic): fastest for one short
 #         query (per-tensor scales were as fast but further from fp32: query cosine 0.95 against 0.98);
 #   auto  bf16 where the CPU multiplies bf16 natively, else fp32.
 # The code precision changes the stored vectors, so it is part of the encoder's name (an index built with
 # another one is rebuilt); the query precision only changes the query vector, which is never stored.
+# Measured (docs/benchmarks.md, CSN-protocol 595 queries, CoSQA dev 500): bf16 on both sides costs CSN hybrid
+# MRR -0.0014 [-0.0034, -0.0001] against fp32 (cosine to the fp32 vectors 0.9999), for ~2x (loaded machine,
+# per CPU second) to ~8x (wall clock at load ~4.5) the code throughput and 9.6 instead of 13.6 ms CPU per
+# query. int8 queries would save 2 ms more but cost CSN hybrid MRR -0.0107 [-0.0211, -0.0007] (fp32 code) and
+# -0.0067 [-0.0168, +0.0030] (bf16 code), so queries follow the code side. Code at 128 word pieces: not adopted.
 DEFAULT_CODE_MAX_LENGTH = 256
-DEFAULT_CODE_PRECISION = "fp32"
-DEFAULT_QUERY_PRECISION = "fp32"
+DEFAULT_CODE_PRECISION = "auto"
+DEFAULT_QUERY_PRECISION = "auto"
 DEFAULT_INT8 = False  # SGMCP_INT8=1: int8 for code and queries alike (the older switch)
 PRECISIONS = ("fp32", "bf16", "int8")
 QUERY_CACHE_SIZE = 1024  # query texts whose vectors are kept

@@ -51,15 +51,16 @@ def test_speed_settings_name_the_vectors(monkeypatch: pytest.MonkeyPatch) -> Non
 
     for var in ("SGMCP_INT8", "SGMCP_CODE_MAX_LENGTH", "SGMCP_CODE_PRECISION", "SGMCP_QUERY_PRECISION"):
         monkeypatch.delenv(var, raising=False)
-    enc = load_encoder("base")
-    assert (enc.name, enc.code_precision, enc.query_precision, enc.code_max_length) == (BASE_NAME, "fp32", "fp32", 256)
-    monkeypatch.setenv("SGMCP_CODE_PRECISION", "auto")
     monkeypatch.setattr(encoder_module, "_NATIVE_BF16", True)
-    assert load_encoder("base").name == BASE_NAME + "-bf16"
+    enc = load_encoder("base")  # the defaults: bf16 where the CPU has it natively, for code and queries
+    assert (enc.name, enc.code_precision, enc.query_precision, enc.code_max_length) == \
+        (BASE_NAME + "-bf16", "bf16", "bf16", 256)
     monkeypatch.setattr(encoder_module, "_NATIVE_BF16", False)
     assert load_encoder("base").name == BASE_NAME  # auto = fp32 on a CPU without native bf16
-    monkeypatch.setenv("SGMCP_QUERY_PRECISION", "fp32")
-    assert load_encoder("base").name == BASE_NAME
+    assert load_encoder("base").query_precision == "fp32"
+    monkeypatch.setenv("SGMCP_QUERY_PRECISION", "int8")
+    enc = load_encoder("base")
+    assert (enc.name, enc.query_precision) == (BASE_NAME, "int8")
     monkeypatch.setenv("SGMCP_CODE_PRECISION", "bf16")
     monkeypatch.setenv("SGMCP_CODE_MAX_LENGTH", "128")
     assert load_encoder("base").name == BASE_NAME + "-code128-bf16"
