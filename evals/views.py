@@ -603,16 +603,22 @@ def markdown(report: dict[str, Any]) -> str:
 
 def verdict(chosen: dict[str, Any]) -> str:
     """The issue's rule on the check halves: a view family helps when the CI of its CSN macro MRR difference is
-    above 0 and CoSQA shows no loss (the CI of its difference reaches 0 or above)."""
-    helping = []
+    above 0 and CoSQA loses nothing (its MRR difference is not below 0). Families with a CSN gain but a CoSQA
+    point loss (whose CI still reaches 0) are named apart."""
+    clear, mixed = [], []
     for label, c in chosen.items():
         if label == "best" or label.startswith("alone"):
             continue
         m, q = c["check_vs_text"].get("csn_macro"), c["check_vs_text"].get("cosqa")
-        if m and m["diff"]["ci95_low"] > 0 and (q is None or q["diff"]["ci95_high"] >= 0):
-            helping.append(f"{label} ({_w(c['setting'])})")
-    return ("**Verdict (check halves):** " + (", ".join(helping) + " clear the bar (CSN macro CI above 0, no CoSQA loss)."
-            if helping else "no view family clears the bar (CSN macro MRR CI above 0 and no CoSQA loss)."))
+        if m and m["diff"]["ci95_low"] > 0:
+            text = f"{label} ({_w(c['setting'])}: CSN {_ci(m['diff'])}" + (f", CoSQA {_ci(q['diff'])})" if q else ")")
+            (clear if q is None or q["diff"]["mean_diff"] >= 0 else mixed).append(text)
+    out = "**Verdict (check halves):** " + ("; ".join(clear) + " clear the bar (CSN macro CI above 0, no CoSQA loss)."
+                                            if clear else "no view family clears the bar (CSN macro MRR CI above 0 "
+                                            "and no CoSQA loss).")
+    if mixed:
+        out += " CSN gain but a CoSQA loss: " + "; ".join(mixed) + "."
+    return out
 
 
 def _uptime() -> str:
