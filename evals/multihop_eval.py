@@ -1,7 +1,7 @@
 """In-process runner for the multi-hop suites (``evals/suites/multihop-*.jsonl``): success@1 per corpus,
 graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
 
-    python -m evals.multihop_eval --index-root evals/data/mh --prefix fp- [--baseline]
+    python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--baseline]
         [--heldout [heldout|heldout2]] [--json FILE] [--misses]
 
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
@@ -52,6 +52,7 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
         spec = importlib.util.spec_from_file_location("multihop_under_test", impl)
         assert spec is not None and spec.loader is not None, impl
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
         multi_hop_search = module.multi_hop_search  # noqa: F811
 
@@ -125,7 +126,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index-root", default="evals/data/mh")
-    ap.add_argument("--prefix", default="fp-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
+    ap.add_argument("--prefix", default="ad-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
     ap.add_argument("--model", default=None, help="encoder the index was built with (default: the shipped one)")
     ap.add_argument("--heldout", nargs="?", const="heldout", default="",
                     help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2")
