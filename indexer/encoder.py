@@ -38,7 +38,8 @@ EMBED_CHARS = 2000  # enough for 256 word pieces; the tokenizer truncates the re
 # MRR -0.0014 [-0.0034, -0.0001] against fp32 (cosine to the fp32 vectors 0.9999), for ~2x (loaded machine,
 # per CPU second) to ~8x (wall clock at load ~4.5) the code throughput and 9.6 instead of 13.6 ms CPU per
 # query. int8 queries would save 2 ms more but cost CSN hybrid MRR -0.0107 [-0.0211, -0.0007] (fp32 code) and
-# -0.0067 [-0.0168, +0.0030] (bf16 code), so queries follow the code side. Code at 128 word pieces: not adopted.
+# -0.0067 [-0.0168, +0.0030] (bf16 code), so queries follow the code side. Code at 128 word pieces: +29% per CPU
+# second, CSN hybrid -0.0037 [-0.0138, +0.0063] (TS/JS about -0.04), CoSQA -0.0008: not adopted.
 DEFAULT_CODE_MAX_LENGTH = 256
 DEFAULT_CODE_PRECISION = "auto"
 DEFAULT_QUERY_PRECISION = "auto"
