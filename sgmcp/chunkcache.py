@@ -16,15 +16,24 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 IN_MEMORY_MAX_ROWS = 500_000
+SPLIT_ROWS = 50_000  # from here the vector product is split across two threads (12 -> 7 ms at 120k rows)
+
+
+@functools.cache
+def side_pool() -> ThreadPoolExecutor:
+    """Work that runs beside a query's own thread (torch's kernels and LanceDB release the GIL)."""
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="sgmcp-query")
 # The columns of a candidate row; ``code`` is added only where a caller asks for it.
 META_COLUMNS = ["id", "path", "language", "kind", "name", "qualname", "container", "start_line", "end_line",
                 "signature", "definition_id"]
@@ -112,7 +121,13 @@ class ChunkCache:
             return []
         import torch
 
-        scores = self.matrix @ torch.from_numpy(np.array(query, dtype=np.float32)).to(torch.bfloat16)
+        q = torch.from_numpy(np.array(query, dtype=np.float32)).to(torch.bfloat16)
+        if len(self.matrix) >= SPLIT_ROWS:  # memory-bound: two cores read twice as fast as one
+            half = len(self.matrix) // 2
+            other = side_pool().submit(torch.mv, self.matrix[half:], q)
+            scores = torch.cat([torch.mv(self.matrix[:half], q), other.result()])
+        else:
+            scores = torch.mv(self.matrix, q)
         top = torch.topk(scores.float(), min(limit, len(scores)))
         rows = self.rows(top.indices.tolist())
         for score, row in zip(top.values.tolist(), rows):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import gc
 import os
 import re
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from indexer.pipeline import default_index_dir
 from indexer.store import IndexStore, Snapshot
 
 from . import startcache
-from .chunkcache import IN_MEMORY_MAX_ROWS, ChunkCache
+from .chunkcache import IN_MEMORY_MAX_ROWS, ChunkCache, side_pool
 from .models import IndexState, Result, SearchResponse
 from .ranking import Candidate, apply_code_rules, drop_overlaps, fuse, is_test_path
 from .snippets import fit_budget, numbered
@@ -257,7 +255,7 @@ class Engine:
             # LanceDB's full-text search runs outside the GIL: on a second core, beside the query
             # encoding (one torch thread), it costs no wall time (5-6 ms of a ~30 ms search).
             self.chunks  # noqa: B018  (built here, not raced for by the worker)
-            bm25 = _side_pool().submit(self._bm25, query, limit)
+            bm25 = side_pool().submit(self._bm25, query, limit)
         if weights.get("symbol"):
             names = [n for n in (m.group(0) for m in _IDENT.finditer(query)) if _looks_like_symbol(n, query)]
             symbol_ids = [s.id for n in names if len(n) > 2 for s in self.graph.definitions(n)][:limit]
@@ -389,12 +387,6 @@ class Engine:
         return SearchResponse(query=query, intent=intent, results=kept, truncated=truncated,
                               took_ms=round((time.perf_counter() - started) * 1000, 2),
                               index=index or self.state(), notes=notes or [])
-
-
-@functools.cache
-def _side_pool() -> ThreadPoolExecutor:
-    """Work that runs beside a query's own thread (LanceDB releases the GIL)."""
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="sgmcp-query")
 
 
 @contextmanager
