@@ -79,3 +79,16 @@ def test_vector_search_in_memory_and_through_lancedb_agree(indexed: tuple[Path, 
         assert len(set(a) & set(b)) >= 8, q
     ids = [c.row["definition_id"] for c in in_memory.semantic_candidates(queries[0], 3)]
     assert all(r["vector"] is not None for r in on_disk.chunks.rows_where("definition_id", ids, vectors=True))
+
+
+def test_split_vector_product_ranks_as_one(indexed: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import sgmcp.chunkcache as chunkcache
+
+    root, ix = indexed
+    engine = Engine(root, ix, encoder=WordHashEncoder())
+    vector = WordHashEncoder().embed_queries(["hash a password with a salt"])[0]
+    whole = engine.chunks.nearest(vector, 20)
+    monkeypatch.setattr(chunkcache, "SPLIT_ROWS", 1)  # two threads, two halves
+    split = engine.chunks.nearest(vector, 20)
+    assert [r["id"] for r in split] == [r["id"] for r in whole]
+    assert [r["_distance"] for r in split] == [r["_distance"] for r in whole]
