@@ -175,13 +175,18 @@ def index_with_progress(corpus_dir: Any, index_dir: Any, encoder: Any, log: Any,
     return summary, info
 
 
-def write_json_report(path: Any, report: dict[str, Any]) -> None:
-    """The JSON report of a benchmark, its folder made if needed; says where it went on stderr."""
+def write_reports(report: dict[str, Any], json_out: Any = None, md_out: Any = None,
+                  markdown: Any = None) -> None:
+    """A benchmark's JSON report and, with ``markdown`` (report -> text), its Markdown one; either path
+    may be None. Folders are made as needed; each file written is named on stderr."""
     import json
     import sys
     from pathlib import Path
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {path}", file=sys.stderr)
+    for path, text in ((json_out, lambda: json.dumps(report, indent=1) + "\n"),
+                       (md_out, lambda: markdown(report))):
+        if path:
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text())
+            print(f"wrote {path}", file=sys.stderr)

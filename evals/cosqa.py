@@ -43,7 +43,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 warnings.filterwarnings("ignore", message="lancedb fork support is experimental")
 
 from evals.common import (aggregate, first_appearance, git_head, index_with_progress, latency_summary,  # noqa: E402
-                          machine, metrics, write_json_report)
+                          machine, metrics, write_reports)
 
 DATA_DIR = Path(os.environ.get("SGMCP_COSQA_DIR", "/work/shared/benchmarks/cosqa"))
 CODE_MAP = "coclr-code_idx_map.txt"
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: the mirrored fusion differed from semantic_search on {report['mirror_mismatches']} queries",
               file=sys.stderr)
     if args.json_out:
-        write_json_report(args.json_out, report)
+        write_reports(report, args.json_out)
     return 0
 
 

@@ -42,7 +42,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evals.common import git_head, index_with_progress, machine
+from evals.common import git_head, index_with_progress, machine, write_reports
 from evals.cosqa import K, _slug, evaluate  # (importing cosqa also sets the offline/lancedb environment)
 
 LANGUAGES = ("python", "rust", "go", "typescript", "javascript", "java", "cpp")
@@ -369,12 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m evals.csn " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def save(report: dict[str, Any]) -> None:
-        for path, text in ((args.json_out, lambda: json.dumps(report, indent=1) + "\n"),
-                           (args.md_out, lambda: markdown(report))):
-            if path:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text())
-                log(f"wrote {path}")
+        write_reports(report, args.json_out, args.md_out, markdown)
 
     if args.merge:
         reports = [json.loads(p.read_text()) for p in args.merge]

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap, write_json_report
+from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap, write_reports
 from evals.cosqa import DEFAULT_WORK, K, fused, load_queries, prepare, query_lists, ranked_files
 
 BM25_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0)
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "grid": [{k: v for k, v in g.items() if k != "_pq"} for g in grid],
     }
     if args.json_out:
-        write_json_report(args.json_out, report)
+        write_reports(report, args.json_out)
     return 0
 
 

@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap
+from evals.common import aggregate, git_head, machine, metrics, paired_bootstrap, write_reports
 from evals.cosqa import K, _slug  # (importing cosqa also sets the offline/lancedb environment)
 
 VIEWS = ("text", "struct", "sym")
@@ -648,12 +648,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m evals.views " + " ".join(argv if argv is not None else sys.argv[1:])
 
     def save(report: dict[str, Any]) -> None:
-        for path, text in ((args.json_out, lambda: json.dumps(report, indent=1) + "\n"),
-                           (args.md_out, lambda: markdown(report))):
-            if path:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text())
-                log(f"wrote {path}")
+        write_reports(report, args.json_out, args.md_out, markdown)
 
     if args.merge:
         reports = [json.loads(p.read_text()) for p in args.merge]

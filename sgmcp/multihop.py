@@ -1081,11 +1081,9 @@ class LLMPlanner:
 
     def _client_or_none(self):
         if self._client is None:
-            if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-                return None
-            import anthropic
+            from .rerank import anthropic_client
 
-            self._client = anthropic.Anthropic(timeout=self.timeout, max_retries=0)
+            self._client = anthropic_client(self.timeout)
         return self._client
 
     def plan(self, question: str, candidates: list[dict[str, str]]) -> tuple[list[str], list[str], str]:

@@ -38,6 +38,16 @@ class RerankOutcome:
     cached: bool = False
 
 
+def anthropic_client(timeout: float):
+    """The official SDK's client (key and base URL from its usual environment variables), or None
+    without a key. No retries: a caller falls back at once rather than stall an agent."""
+    if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
+        return None
+    import anthropic
+
+    return anthropic.Anthropic(timeout=timeout, max_retries=0)
+
+
 class LLMReranker:
     def __init__(self, *, model: str | None = None, timeout: float = 10.0, top_n: int = TOP_N) -> None:
         self.model = model or os.environ.get("SGMCP_RERANK_MODEL") or DEFAULT_MODEL
@@ -47,11 +57,7 @@ class LLMReranker:
 
     def _client_or_none(self):
         if self._client is None:
-            if not (os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")):
-                return None
-            import anthropic
-
-            self._client = anthropic.Anthropic(timeout=self.timeout, max_retries=0)
+            self._client = anthropic_client(self.timeout)
         return self._client
 
     def rerank(self, query: str, results: list[Result]) -> RerankOutcome:
