@@ -108,8 +108,7 @@ class Engine:
                 changed = set()  # the start-up copy is this very commit's graph
             self._cached = None
             if changed is not None:
-                with long_lived():
-                    self._graph.apply(snapshot, changed)
+                self._graph.apply(snapshot, changed)  # a patch: few new objects, nothing to freeze
             else:
                 self._graph = None
             if old is None or snapshot.commit.versions.get("chunks") != old.commit.versions.get("chunks"):
@@ -396,6 +395,7 @@ def long_lived() -> Iterator[None]:
     chunks on 2 cores) run during whichever query happens to trigger one: the p99 of search. The
     index's structures are acyclic, so reference counting still frees a replaced graph."""
     enabled = gc.isenabled()
+    gc.collect(1)  # young cyclic garbage is not frozen with the index (a full pass costs too much here)
     gc.disable()
     try:
         yield
