@@ -6,8 +6,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -63,6 +63,27 @@ class ImportEdge:
     resolved: str | None
 
 
+# What the graph reads of each table: (columns, row condition); None = every column / every row.
+GRAPH_READS: dict[str, tuple[list[str] | None, str | None]] = {
+    "symbols": (None, None),
+    "refs": (["name", "kind", "path", "line", "col", "enclosing_id"], None),
+    "files": (["path", "language"], "skipped = ''"),  # indexed files only
+    "imports": (None, None),
+}
+
+
+def read_graph_table(snapshot: Snapshot, table: str, where: str | None = None) -> pa.Table:
+    """One table of ``snapshot`` as the graph reads it (``where``: only some rows, e.g. some paths')."""
+    columns, condition = GRAPH_READS[table]
+    query = snapshot.tables[table].search()
+    conditions = [c for c in (where, condition) if c]
+    if conditions:
+        query = query.where(" AND ".join(f"({c})" for c in conditions))
+    if columns:
+        query = query.select(columns)
+    return query.limit(None).to_arrow()
+
+
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -75,8 +96,7 @@ def _pool() -> ThreadPoolExecutor:
 
 class Graph:
     def __init__(self, snapshot: Snapshot | Mapping[str, pa.Table]) -> None:
-        """The graph of an index snapshot, or of its tables already in memory (``symbols``, ``refs``,
-        ``files`` (indexed files only) and ``imports``)."""
+        """The graph of an index snapshot, or of its tables already read by ``read_graph_table``."""
         self.symbols: dict[str, Symbol] = {}
         self._by_name: dict[str, list[str]] = defaultdict(list)
         self._by_path: dict[str, list[str]] = defaultdict(list)
@@ -113,27 +133,13 @@ class Graph:
                 self._import_rows.pop(path, None)
                 self.files.pop(path, None)
 
-        def rows(table: str, columns: list[str] | None = None, extra: str | None = None) -> dict[str, list]:
-            if isinstance(snapshot, Mapping):  # tables already read (a start-up copy; files: indexed only)
-                arrow = snapshot[table]
-                return (arrow.select(columns) if columns else arrow).to_pydict()
-            query = snapshot.tables[table].search()
-            conditions = [c for c in (where, extra) if c]
-            if conditions:
-                query = query.where(" AND ".join(f"({c})" for c in conditions))
-            if columns:
-                query = query.select(columns)
-            return query.limit(None).to_arrow().to_pydict()
-
         # The four reads run side by side (LanceDB works outside the GIL): a watcher's batch is
         # patched in the time of the slowest, not the sum.
-        reads = {"symbols": ("symbols",), "refs": ("refs", ["name", "kind", "path", "line", "col", "enclosing_id"]),
-                 "files": ("files", ["path", "language"], "skipped = ''"), "imports": ("imports",)}
-        if isinstance(snapshot, Mapping):
-            read = {key: rows(*args) for key, args in reads.items()}
+        if isinstance(snapshot, Mapping):  # tables already read as read_graph_table reads them
+            read = {name: snapshot[name].to_pydict() for name in GRAPH_READS}
         else:
-            futures = {key: _pool().submit(rows, *args) for key, args in reads.items()}
-            read = {key: future.result() for key, future in futures.items()}
+            futures = {name: _pool().submit(read_graph_table, snapshot, name, where) for name in GRAPH_READS}
+            read = {name: future.result().to_pydict() for name, future in futures.items()}
 
         cols = read["symbols"]
         fields = list(Symbol.__dataclass_fields__)

@@ -138,19 +138,18 @@ class Engine:
     def cached_state(self) -> IndexState | None:
         """The state while answering from the start-up copy (the index not opened yet), else None."""
         cached = self._cached
-        if cached is None:
-            return None
-        return IndexState(state="fresh", files=len(self.graph.files), symbols=len(self.graph.symbols),
-                          chunks=cached.chunks, indexed_at=cached.created, encoder=cached.encoder)
+        return None if cached is None else self._fresh_state(cached.chunks, cached.created, cached.encoder)
 
     def state(self) -> IndexState:
         cached = self.cached_state()
         if cached is not None:
             return cached
         snap = self.snapshot
+        return self._fresh_state(snap.tables["chunks"].count_rows(), snap.commit.created, snap.commit.encoder)
+
+    def _fresh_state(self, chunks: int, indexed_at: float, encoder: str) -> IndexState:
         return IndexState(state="fresh", files=len(self.graph.files), symbols=len(self.graph.symbols),
-                          chunks=snap.tables["chunks"].count_rows(), indexed_at=snap.commit.created,
-                          encoder=snap.commit.encoder)
+                          chunks=chunks, indexed_at=indexed_at, encoder=encoder)
 
     # ---- strategies ----------------------------------------------------------------------
     def find_definition(self, symbol: str, k: int = 5) -> list[Result]:

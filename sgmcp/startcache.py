@@ -21,14 +21,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc
 
-from indexer.graph import Graph
+from indexer.graph import GRAPH_READS, Graph, read_graph_table
 from indexer.store import SCHEMA_VERSION, Snapshot
 
 POINTER = "startcache.json"
 FORMAT = 1
-# What Graph reads of each table (files: indexed ones only, as Graph does).
-_COLUMNS = {"symbols": None, "refs": ["name", "kind", "path", "line", "col", "enclosing_id"],
-            "files": ["path", "language"], "imports": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +88,8 @@ def save(index_uri: str, key: str, snapshot: Snapshot) -> None:
     folder = Path(index_uri)
     stem = "startcache-" + "".join(c if c.isalnum() else "_" for c in key)
     files: dict[str, str] = {}
-    for name, columns in _COLUMNS.items():
-        if name == "files":
-            import pyarrow.compute as pc
-
-            table = snapshot.arrow("files", columns + ["skipped"])
-            table = table.filter(pc.equal(table.column("skipped"), "")).select(columns)
-        else:
-            table = snapshot.arrow(name, columns)
+    for name in GRAPH_READS:
+        table = read_graph_table(snapshot, name)
         files[name] = f"{stem}.{name}.arrow"
         tmp = folder / (files[name] + ".tmp")
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
