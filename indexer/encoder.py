@@ -101,7 +101,6 @@ class TransformerEncoder:
             code_precision = query_precision = "int8"
         self.code_precision = resolve_precision(code_precision)
         self.query_precision = resolve_precision(query_precision or self.code_precision)
-        self.int8 = self.code_precision == "int8"
         if self.code_max_length != self.max_length:
             self.name += f"-code{self.code_max_length}"
         if self.code_precision != "fp32":  # (per-tensor int8 vectors were named "-int8": not these)

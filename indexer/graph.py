@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from .identifiers import split_identifier
-from .store import Snapshot
+from .store import Snapshot, path_in
 
 _QUAL_SEPARATORS = re.compile(r"::|->|#|\\|/|:")
 
@@ -122,8 +122,7 @@ class Graph:
         files_before = set(self.files)
         where = None
         if paths is not None:
-            quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
-            where = f"path IN ({quoted})" if quoted else "false"
+            where = path_in(paths)
             for path in paths:
                 for sym_id in self._by_path.pop(path, []):
                     sym = self.symbols.pop(sym_id, None)

@@ -16,7 +16,7 @@ from .hashing import content_hash
 from .identifiers import split_text
 from .model import Chunk, ParsedFile
 from .parser import parse_file
-from .store import SCHEMA_VERSION, Batch, IndexStore
+from .store import SCHEMA_VERSION, Batch, IndexStore, path_in, sql_string
 from .lock import WriterLock
 
 if TYPE_CHECKING:
@@ -206,12 +206,10 @@ def _known_files(store: IndexStore, scope: set[str] | None = None) -> dict[str, 
     elif not scope:
         rows = []
     else:
-        quote = lambda p: p.replace("'", "''")  # noqa: E731
         # The path itself, or anything under it as a folder: a range ('/' + 1 = '0'), which the path
         # index answers, where starts_with() would scan every row.
-        listed = ", ".join("'" + quote(p) + "'" for p in sorted(scope))
-        where = " OR ".join([f"path IN ({listed})",
-                             *(f"(path > '{quote(p)}/' AND path < '{quote(p)}0')" for p in sorted(scope))])
+        where = " OR ".join([path_in(scope), *(f"(path > {sql_string(p + '/')} AND path < {sql_string(p + '0')})"
+                                               for p in sorted(scope))])
         rows = table.search().where(where).limit(None).to_arrow().to_pylist()
     return {row["path"]: row for row in rows}
 

@@ -91,6 +91,17 @@ class Batch:
         return getattr(self, table)
 
 
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal for a LanceDB filter."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def path_in(paths: Iterable[str]) -> str:
+    """A LanceDB filter for the rows of these paths (``false`` for none)."""
+    listed = ", ".join(sql_string(p) for p in sorted(paths))
+    return f"path IN ({listed})" if listed else "false"
+
+
 def _is_local(uri: str) -> bool:
     return "://" not in uri
 
@@ -225,8 +236,7 @@ class IndexStore:
             table = self._table(name)
             paths = batch.removed_paths | batch.touched_paths if name == "files" else batch.removed_paths
             if paths:
-                quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in sorted(paths))
-                table.delete(f"path IN ({quoted})")
+                table.delete(path_in(paths))
             rows = batch.rows(name)
             if rows:
                 table.add(pa.Table.from_pylist(rows, schema=schemas[name]))
@@ -261,15 +271,8 @@ class IndexStore:
             return None
         indexed = None if self._indexed else self._build_missing_indexes(commit)
         commit = indexed or commit
-        if not force:
-            since = commit.seq - self._commits()[0].seq  # the log starts at the last compaction
-            unindexed = _unindexed(self._table("chunks"))
-            if optimize:
-                due = since >= OPTIMIZE_EVERY or unindexed > UNINDEXED_MAX
-            else:
-                due = since >= OPTIMIZE_DEFER_MAX or unindexed > 4 * UNINDEXED_MAX
-            if not due:
-                return indexed
+        if not (force or self._compaction_due(commit, deferred=not optimize)):
+            return indexed
         versions = {}
         for name in DATA_TABLES:
             table = self._table(name)
@@ -295,9 +298,16 @@ class IndexStore:
     def maintenance_due(self) -> bool:
         """Whether compaction was put off (see ``maintain``)."""
         commit = self._writing or self.last_commit()
-        commits = self._commits()
-        return commit is not None and bool(commits) and (
-            commit.seq - commits[0].seq >= OPTIMIZE_EVERY or _unindexed(self._table("chunks")) > UNINDEXED_MAX)
+        return commit is not None and bool(self._commits()) and self._compaction_due(commit)
+
+    def _compaction_due(self, commit: Commit, *, deferred: bool = False) -> bool:
+        """Every ``OPTIMIZE_EVERY`` commits, or once ``UNINDEXED_MAX`` chunk rows sit outside the indexes;
+        a writer that puts compaction off (``deferred``) waits up to ``OPTIMIZE_DEFER_MAX`` / 4x that."""
+        since = commit.seq - self._commits()[0].seq  # the log starts at the last compaction
+        unindexed = _unindexed(self._table("chunks"))
+        if deferred:
+            return since >= OPTIMIZE_DEFER_MAX or unindexed > 4 * UNINDEXED_MAX
+        return since >= OPTIMIZE_EVERY or unindexed > UNINDEXED_MAX
 
     def _build_missing_indexes(self, commit: Commit) -> Commit | None:
         from lancedb.index import FTS, BTree, IvfFlat
