@@ -16,7 +16,7 @@ from .hashing import content_hash
 from .identifiers import split_text
 from .model import Chunk, ParsedFile
 from .parser import parse_file
-from .store import SCHEMA_VERSION, Batch, IndexStore, path_in, sql_string
+from .store import DEFAULT_DIM, SCHEMA_VERSION, Batch, IndexStore, path_in, sql_string
 from .lock import WriterLock
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
     index_uri = index_dir or default_index_dir(root_path)
     summary = IndexSummary(root=str(root_path), index_dir=index_uri)
     with WriterLock(index_uri):
-        store = _store(index_uri, encoder.name if encoder else "", encoder.dim if encoder else 384)
+        store = _store(index_uri, encoder)
         commit = store.prepare_writer()
         encoder_changed = commit is not None and commit.encoder != store.encoder
         scope = None if paths is None or encoder_changed else {p.strip("/") for p in paths if p.strip("/")}
@@ -174,7 +174,7 @@ def maintain_index(root: str | os.PathLike[str], index_dir: str | None = None, *
     """Compact the index if compaction is due (or ``force``). Returns True when it ran."""
     index_uri = index_dir or default_index_dir(Path(root).resolve())
     with WriterLock(index_uri):
-        store = _store(index_uri, encoder.name if encoder else "", encoder.dim if encoder else 384)
+        store = _store(index_uri, encoder)
         last = store.last_commit()
         if last is None or (last.schema_version, last.dim, last.encoder) != (SCHEMA_VERSION, store.dim, store.encoder):
             return False  # nothing to compact, or an index the next run rebuilds anyway
@@ -188,13 +188,13 @@ def maintain_index(root: str | os.PathLike[str], index_dir: str | None = None, *
 _STORES: dict[tuple[str, str, int], IndexStore] = {}
 
 
-def _store(uri: str, encoder: str, dim: int) -> IndexStore:
+def _store(uri: str, encoder: "Encoder | None") -> IndexStore:
     """One store per index and encoder in a process, so a watcher's batches reuse open tables."""
-    key = (uri, encoder, dim)
+    key = (uri, encoder.name if encoder else "", encoder.dim if encoder else DEFAULT_DIM)
     if key not in _STORES:
         if len(_STORES) >= 8:
             _STORES.pop(next(iter(_STORES)))
-        _STORES[key] = IndexStore(uri, encoder=encoder, dim=dim)
+        _STORES[key] = IndexStore(uri, encoder=key[1], dim=key[2])
     return _STORES[key]
 
 
