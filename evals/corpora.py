@@ -68,6 +68,15 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("gorilla-mux", "1.8.0", "go", "debian", "golang-github-gorilla-mux-dev=1.8.0-1",
            keep=("usr/share/gocode/src/github.com/gorilla/mux",),
            upstream="github.com/gorilla/mux 1.8.0 (HTTP router), Debian golang-github-gorilla-mux-dev 1.8.0-1"),
+    # Corpora of the fresh multi-hop set (issue 7): code the multi-hop heuristics were never developed on.
+    Corpus("attrs", "24.2.0", "python", "pypi", "attrs", keep=("src", "tests"),
+           upstream="attrs 24.2.0 (classes without boilerplate), PyPI sdist"),
+    Corpus("burntsushi-toml", "1.2.0", "go", "debian", "golang-github-burntsushi-toml-dev=1.2.0-2",
+           keep=("usr/share/gocode/src/github.com/BurntSushi/toml",),
+           upstream="github.com/BurntSushi/toml 1.2.0 (TOML for Go), Debian golang-github-burntsushi-toml-dev 1.2.0-2"),
+    Corpus("toml-rs", "0.5.11", "rust", "debian", "librust-toml-dev=0.5.11-1",
+           keep=("usr/share/cargo/registry/toml-0.5.11",),
+           upstream="toml 0.5.11 (TOML for Rust, serde), Debian librust-toml-dev 0.5.11-1"),
 )}
 
 

@@ -2,14 +2,17 @@
 graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
 
     python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--baseline]
-        [--heldout [heldout|heldout2]] [--json FILE] [--misses]
+        [--heldout [heldout|heldout2|fresh]] [--json FILE] [--misses] [--check-chains]
 
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
 (built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
 asked through ``sgmcp.multihop.multi_hop_search(engine, q, 10, 3)`` (LLM sub-queries off) and scored with
 ``evals.suite.hits``: success@1 is a gold location at rank 1 (the suite runner's P@1 for ``multi_hop``).
 ``--baseline`` also asks ``engine.semantic_search(q, 10)``. ``--misses`` prints, for each miss, the top three
-and the trail.
+and the trail. ``--heldout NAME`` runs ``multihop-NAME-*.jsonl`` over whichever corpora those files name
+(``fresh``: attrs, BurntSushi/toml, toml-rs). ``--check-chains`` asks no question: it checks that every link of
+each record's ``chain`` (``qualname@file-suffix``) is an edge the walker follows (a callee, member, caller or
+reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links that are not.
 """
 
 from __future__ import annotations
@@ -41,6 +44,54 @@ def _pct(xs: list[float], q: float) -> float:
     return round(xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))], 1) if xs else 0.0
 
 
+def _suites(heldout: str) -> list[Path]:
+    if not heldout:
+        return [SUITES_DIR / f"multihop-{name}.jsonl" for name in MAIN]
+    prefix = f"multihop-{heldout}-"
+    return sorted(p for p in SUITES_DIR.glob(prefix + "*.jsonl")
+                  if p.stem[len(prefix):].split("-")[0] not in ("heldout", "heldout2", "fresh"))
+
+
+def _corpus_name(suite: Path, heldout: str) -> str:
+    return suite.stem[len(f"multihop-{heldout}-"):] if heldout else suite.stem[len("multihop-"):]
+
+
+def check_chains(index_root: Path, prefix: str, heldout: str, model: str | None = None) -> list[str]:
+    """Links of the records' ``chain`` fields that are not walker edges (empty: every link is one)."""
+    import time as _time
+
+    from sgmcp.engine import Engine
+    from sgmcp.multihop import _Walk, decompose
+
+    problems: list[str] = []
+    for suite in _suites(heldout):
+        if not suite.exists():
+            continue
+        corpus = corpus_for(suite)
+        assert corpus is not None, suite
+        engine = Engine(corpus.path(CORPORA_DIR), str(index_root / f"{prefix}{corpus.dirname}"), model=model)
+        walk = _Walk(engine, "x: y", decompose("x: y"), _time.perf_counter() + 1e9)
+        symbols = list(engine.graph.symbols.values())
+
+        def defs(link: str) -> list[Any]:
+            name, _, where = link.partition("@")
+            return [s for s in symbols if s.qualname == name and (not where or s.path.endswith(where))]
+
+        for line in suite.read_text().splitlines():
+            rec = json.loads(line) if line.strip() else None
+            chain = (rec or {}).get("chain") or []
+            for a, b in zip(chain, chain[1:]):
+                sources, targets = defs(a), {s.id for s in defs(b)}
+                if not sources or not targets:
+                    problems.append(f"{rec['id']}: {a if not sources else b} not found")
+                    continue
+                edges = {t.id for s in sources
+                         for t in walk.callees(s) + walk.members(s) + walk.callers(s) + walk.refs(s)}
+                if not edges & targets:
+                    problems.append(f"{rec['id']}: {a} -> {b} is not a walker edge")
+    return problems
+
+
 def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: bool,
         model: str | None = None, only: str | None = None, impl: str | None = None) -> dict[str, Any]:
     from sgmcp.engine import Engine
@@ -57,11 +108,9 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
         multi_hop_search = module.multi_hop_search  # noqa: F811
 
     records: list[dict[str, Any]] = []
-    for name in MAIN:
-        if only and name != only:
-            continue
-        suite = SUITES_DIR / (f"multihop-{heldout}-{name}.jsonl" if heldout else f"multihop-{name}.jsonl")
-        if not suite.exists():
+    for suite in _suites(heldout):
+        name = _corpus_name(suite, heldout)
+        if (only and name != only) or not suite.exists():
             continue
         corpus = corpus_for(suite)
         assert corpus is not None, suite
@@ -97,7 +146,7 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     per: dict[str, Any] = {}
-    for name in MAIN:
+    for name in dict.fromkeys(r["corpus"] for r in records):
         rs = [r for r in records if r["corpus"] == name]
         if rs:
             per[name] = {"n": len(rs), "success_at_1": round(sum(r["rank"] == 1 for r in rs) / len(rs), 3)}
@@ -129,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefix", default="ad-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
     ap.add_argument("--model", default=None, help="encoder the index was built with (default: the shipped one)")
     ap.add_argument("--heldout", nargs="?", const="heldout", default="",
-                    help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2")
+                    help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2 / fresh")
+    ap.add_argument("--check-chains", action="store_true", help="check the chains' links are walker edges, ask nothing")
     ap.add_argument("--baseline", action="store_true", help="also semantic_search")
     ap.add_argument("--misses", action="store_true", help="print each miss with its trail")
     ap.add_argument("--only", default=None, help="one corpus")
@@ -137,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="write the summary here")
     args = ap.parse_args(argv)
     os.environ.setdefault("SGMCP_MULTIHOP_LLM", "0")
+    if args.check_chains:
+        problems = check_chains(Path(args.index_root), args.prefix, args.heldout, args.model)
+        print("\n".join(problems) or "every chain link is a walker edge")
+        return 1 if problems else 0
     summary = run(Path(args.index_root), args.prefix, args.heldout, args.baseline, args.misses, args.model, args.only, args.impl)
     brief = {k: v for k, v in summary.items() if k != "queries"}
     print(json.dumps(brief, indent=1))
