@@ -1,11 +1,12 @@
 """Server start-up: a fresh ``sgmcp serve`` process, timed through the official MCP client.
 
-    python -m evals.bench_startup [--package networkx==3.4.2] [--runs 5] [--json OUT]
+    python -m evals.bench_startup [--package networkx==3.4.2] [--runs 5] [--no-watch] [--json OUT]
 
 For a real repository (a pinned sdist from PyPI, structural index built once) it spawns the stdio server
 ``--runs`` times with the start-up copy of the graph (``sgmcp/startcache.py``) and ``--runs`` times
 without it (the copy deleted before each start), and reports, from the spawn: the ``initialize``
 answer, the tool list, and the first ``find_definition`` answer. Target: first answer under 1 s.
+The server runs as an agent's settings start it, watcher on, unless ``--no-watch``.
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from evals.fetch import fetch
 from indexer.pipeline import index_repository
 
 
-async def _one_start(root: Path, symbol: str) -> dict[str, float]:
+async def _one_start(root: Path, symbol: str, watch: bool) -> dict[str, float]:
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
     env = {**os.environ, "LANCEDB_LOG": "error", "HF_HUB_OFFLINE": "1"}
     params = StdioServerParameters(command=sys.executable, env=env,
-                                   args=["-m", "sgmcp", "serve", "--repo", str(root), "--no-watch"])
+                                   args=["-m", "sgmcp", "serve", "--repo", str(root),
+                                         *([] if watch else ["--no-watch"])])
     t0 = time.perf_counter()
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--package", default="networkx==3.4.2")
     ap.add_argument("--symbol", default="shortest_path")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-watch", action="store_true", help="start the server without its watcher")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
@@ -68,18 +71,18 @@ def main(argv: list[str] | None = None) -> int:
         summary = index_repository(root)
         result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                   "package": args.package, "files": summary.files, "symbols": summary.symbols,
-                                  "load_average": os.getloadavg()}
+                                  "watch": not args.no_watch, "load_average": os.getloadavg()}
         index = root / ".sgmcp"
         for mode in ("with_start_cache", "without_start_cache"):
             runs = []
-            asyncio.run(_one_start(root, args.symbol))  # writes the copy; warms the page cache
+            asyncio.run(_one_start(root, args.symbol, not args.no_watch))  # writes the copy; warms the page cache
             for _ in range(args.runs):
                 if mode == "without_start_cache":
                     for f in index.glob("startcache*"):
                         f.unlink()
                 elif not (index / "startcache.json").exists():
                     raise RuntimeError("the server wrote no start-up copy")
-                runs.append(asyncio.run(_one_start(root, args.symbol)))
+                runs.append(asyncio.run(_one_start(root, args.symbol, not args.no_watch)))
             result[mode] = _summary(runs)
             print(mode, json.dumps(result[mode]), file=sys.stderr, flush=True)
         result["load_average_after"] = os.getloadavg()

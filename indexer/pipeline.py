@@ -234,7 +234,7 @@ def _parse_all(root: str, todo: list[FileEntry], known: dict[str, dict[str, Any]
                 progress("parse", i, len(jobs))
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)  # (stopped midway: the files not begun are dropped)
     return results
 
 

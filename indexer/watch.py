@@ -51,6 +51,10 @@ class WatchState:
     last_error: str
 
 
+class _Stopped(Exception):
+    """stop() was called while a batch was being applied."""
+
+
 class Watcher:
     """Watch ``root``; apply changes ``debounce`` seconds after the last event, or at the latest
     ``max_delay`` seconds after the first one (a branch switch must not starve the index). A save
@@ -91,10 +95,13 @@ class Watcher:
             self._cond.notify_all()
 
     def start(self) -> "Watcher":
-        _ACTIVE.add(self)
-        self._observer.schedule(_Handler(self), str(self.root), recursive=True)
-        self._observer.start()
-        self._thread.start()
+        with self._cond:
+            if self._stop or self._thread.ident is not None:  # stopped before it started, or started already
+                return self
+            _ACTIVE.add(self)
+            self._observer.schedule(_Handler(self), str(self.root), recursive=True)
+            self._observer.start()
+            self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -102,9 +109,11 @@ class Watcher:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._observer.stop()
-        self._observer.join(timeout=5)
-        self._thread.join(timeout=30)
+            started = self._thread.ident is not None
+        if started:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._thread.join(timeout=30)
 
     def __enter__(self) -> "Watcher":
         return self.start()
@@ -137,7 +146,7 @@ class Watcher:
         """Block until nothing is pending or being applied (tests, benchmarks)."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending or self._applying:
+            while self._pending or self._applying or self._full_pending:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -145,6 +154,12 @@ class Watcher:
         return True
 
     # ---- applying ------------------------------------------------------------------------
+    def _stop_point(self, stage: str, done: int, total: int) -> None:
+        """Called between files and embedding batches: a long first pass must not hold up stop(),
+        or the process exits with the thread inside torch (an abort)."""
+        if self._stop:
+            raise _Stopped
+
     def _run(self) -> None:
         last_full = time.monotonic()
         while True:
@@ -184,13 +199,16 @@ class Watcher:
                 continue
             try:
                 summary = index_repository(self.root, self.index_dir, encoder=self.encoder,
-                                           paths=None if full else batch, optimize=full)
+                                           paths=None if full else batch, optimize=full,
+                                           progress=self._stop_point)
                 if full:
                     last_full = time.monotonic()
                 self._maintain_after = None if full else time.monotonic() + self.idle_maintain
                 self._last_error = ""
                 if self.on_batch is not None:
                     self.on_batch(summary)
+            except _Stopped:  # nothing was written: the next start's full pass redoes it
+                return
             except Exception as err:  # keep watching; retry these paths with the next batch
                 log.warning("applying %d changed paths failed: %s", len(batch), err)
                 self._last_error = str(err)

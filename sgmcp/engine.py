@@ -394,7 +394,8 @@ def long_lived() -> Iterator[None]:
     chunks on 2 cores) run during whichever query happens to trigger one: the p99 of search. The
     index's structures are acyclic, so reference counting still frees a replaced graph."""
     enabled = gc.isenabled()
-    gc.collect(1)  # young cyclic garbage is not frozen with the index (a full pass costs too much here)
+    if enabled:  # (off: the server is starting, and everything young is meant to live)
+        gc.collect(1)  # young cyclic garbage is not frozen with the index (a full pass costs too much here)
     gc.disable()
     try:
         yield

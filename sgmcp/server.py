@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import ipaddress
 import os
 import uuid
@@ -180,6 +181,8 @@ def serve(root: str, *, index_dir: str | None = None, model: str | None = None, 
                          "set it or bind to 127.0.0.1")
     service = SearchService(root, index_dir, model=model, watch=watch)
     mcp = build_server(service)
+    gc.freeze()  # what start-up built lives as long as the server: keep it out of the collector's passes
+    gc.enable()
     try:
         if transport == "stdio":
             mcp.run("stdio")

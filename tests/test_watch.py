@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from indexer.pipeline import index_repository
@@ -133,3 +134,44 @@ def test_event_overflow_triggers_a_full_pass(repo: Path, tmp_path: Path) -> None
         assert not any(q == "lost" for _, q in _names(ix))
         logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
         assert _until(lambda: ("pkg/lost.py", "lost") in _names(ix))
+
+
+def test_stopped_before_starting(repo: Path, tmp_path: Path) -> None:
+    """The server starts its watcher late (after the first answer); it may be closed before that."""
+    w = Watcher(repo, str(tmp_path / "ix"))
+    assert w.state().pending == 1  # the first full pass counts as pending until it has run
+    assert not w.wait_idle(timeout=0.2)
+    w.stop()
+    w.start()  # after stop: does nothing
+    assert not w._thread.is_alive()
+
+
+class _SlowEncoder:
+    """Embeds one text per 200 ms, reporting progress as the real encoder does between batches."""
+
+    name, dim, max_length = "slow-8", 8, 256
+
+    def embed_queries(self, texts):
+        return np.ones((len(texts), self.dim), dtype=np.float32) / np.sqrt(self.dim)
+
+    def embed_code(self, texts, progress=None):
+        for i in range(len(texts)):
+            time.sleep(0.2)
+            if progress is not None:
+                progress(i + 1, len(texts))
+        return self.embed_queries(texts)
+
+
+def test_stop_interrupts_a_long_pass(repo: Path, tmp_path: Path) -> None:
+    """A server closed during its first (long) pass stops at once and writes nothing half-done."""
+    for i in range(40):
+        (repo / "pkg" / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
+    ix = tmp_path / "ix"
+    w = Watcher(repo, str(ix), encoder=_SlowEncoder()).start()
+    assert _until(lambda: w.state().applying, timeout=10)
+    time.sleep(0.3)
+    started = time.monotonic()
+    w.stop()
+    assert not w._thread.is_alive()
+    assert time.monotonic() - started < 2  # the pass alone takes 8 s or more
+    assert IndexStore(str(ix)).last_commit() is None  # nothing committed from the interrupted pass
