@@ -54,12 +54,10 @@ TUNING: dict[str, Any] = {
     "near": (0.0, 0.0, -0.015, -0.03, -0.045),  # by edges from the anchor (0..4), otherwise
     "from_named": 0.08,  # reached from a definition the question names
     "calls": 0.08,  # calls what the question says the answer calls
-    "does": 0.04,  # the names it calls cover two or more words of the target (other than its own name's)
     "named_start": -0.3,  # the definition the question names as its starting point (never the answer)
     "unconnected": (-0.12, -0.18),  # a target hit not reached from the anchor (without / with a named start)
     "not_callable": -0.1,  # a type, when the question asks for a function or method
-    "not_inner": -0.05,  # not nested in a function, when the question asks for an inner function
-    "inner_of_start": 0.05,  # nested in the starting point, when the question asks for an inner function
+    "inner": 0.05,  # nested in a function or not, when the question asks for an inner function (+/-)
 }
 DEFAULT_BUDGET_MS = 300.0  # graph walking and scoring; see module docstring
 SEARCH_K = 20  # hits of each hop-1 search
@@ -263,7 +261,6 @@ class _Walk:
         self.wants_tests = bool(_WANTS_TESTS.search(query))
         self.has_named = False
         self.has_exact = False  # a definition named with its exact spelling
-        self.anchor_values: set[str] = set()  # names of named non-callables (settings, types)
         self.qvec: dict[str, np.ndarray] = {}
         self._texts: dict[str, tuple[set[str], set[str], set[str]]] = {}
         self._vectors: dict[str, np.ndarray | None] = {}
@@ -276,13 +273,10 @@ class _Walk:
         self._sim: dict[str, float] = {}
         self._resolved: dict[tuple[str, str], list[Symbol]] = {}
         self._test_paths: dict[str, bool] = {}
-        self._words: dict[str, set[str]] = {}
         self._idf: dict[str, float] = {}
         self._target_terms = _terms(plan.target)
         self._full_terms = _terms(query)
         self._target_set, self._full_set = set(self._target_terms), set(self._full_terms)
-        self._recursive_wanted = bool(re.search(r"\brecurs", plan.target, re.I))
-        self._backref = bool(_BACKREF.search(plan.target))
         self._wants_free = bool(_FREE.search(plan.target))  # "which utility function"
         self._anchor_exact = {re.split(r"::|\.|#|->", i)[-1] for i in plan.identifiers}
 
@@ -530,19 +524,6 @@ class _Walk:
                                   query=self.plan.target, found=joined))
         return len(joined)
 
-    def propagate(self) -> None:
-        """A node reached from a named definition passes that on to what was reached from it."""
-        for _ in range(4):
-            changed = False
-            for node in self.nodes.values():
-                parent = self.nodes.get(node.parent or "")
-                if not node.from_named and parent is not None and parent.from_named and node.via != "search" \
-                        and parent.dist < node.dist:
-                    node.from_named = changed = True
-            if not changed:
-                break
-
-    # ---- scoring --------------------------------------------------------------------------------
     def prepare(self) -> None:
         """Fetch text and vectors of nodes not seen yet (one batched lookup)."""
         missing = [i for i in self.nodes if i not in self._texts]
@@ -581,7 +562,6 @@ class _Walk:
 
     def score_all(self) -> list[_Node]:
         """Similarity to the question plus graph priors (each recorded in ``node.adj`` by reason)."""
-        self.propagate()
         self.prepare()
         self._idf = _idf([self._texts[i] for i in self.nodes if i in self._texts])
         p = self.plan
@@ -616,10 +596,6 @@ class _Walk:
                 s += _adj(node, "near the anchor by text only", TUNING["unconnected"][1] if self.has_exact else -0.04)
             elif node.via == "subquery":
                 s += _adj(node, "not connected to the anchor", TUNING["unconnected"][int(self.has_exact)])
-            elif node.via == "bridge":
-                s += _adj(node, "joined by a target hit", -0.02)
-            elif node.via == "caller" and not p.callers:
-                s += _adj(node, "a caller (questions mostly ask downstream)", -0.04)
             if node.search_rank is not None:
                 s += _adj(node, "target search rank", TUNING["search_rank"] / (1 + node.search_rank / 2))
             upstream = node.dist != UNREACHED and node.dist > 0 and self.upstream(node)
@@ -638,12 +614,8 @@ class _Walk:
             # What it is: the kind asked for, a declaration, a utility called from everywhere.
             if p.wants == "callable" and not callable_:
                 s += _adj(node, "not a function", TUNING["not_callable"])
-            elif p.wants == "type" and callable_:
-                s += _adj(node, "not a type", -0.06)
             elif p.wants == "any" and not callable_:
                 s += _adj(node, "not a function", -0.03)
-            if callable_ and sym.start_line == sym.end_line and not calls:
-                s += _adj(node, "a declaration (body elsewhere)", -0.05)  # an overload, an interface member
             fan_in = self.fan_in(sym)
             if fan_in > 2:
                 s += _adj(node, "a utility called from many places", -0.015 * float(np.log2(fan_in)))
@@ -652,48 +624,15 @@ class _Walk:
             call_terms = {_stem(w) for c in calls for w in split_identifier(c)} if calls else set()
             if calls_wanted and calls_wanted & call_terms:
                 s += _adj(node, "calls what the question names", TUNING["calls"])  # "calls the work function"
-            elif callable_ and len(self._target_set & call_terms - self._name_terms(sym)) >= 2 \
-                    and len(self._target_set & self._generic_call_terms(sym) - self._name_terms(sym)) >= 2:
-                # "schedules each step ... and adds it to the parent": does what is asked through its calls
-                s += _adj(node, "its calls do what the question describes", TUNING["does"])
-            if self.anchor_values and node.dist > 0 and self.anchor_values & calls:
-                s += _adj(node, "uses the named setting/type", 0.1 if self._backref else 0.04)
-            if p.inner and callable_ and self._nested_in_function(sym):
-                s += _adj(node, "an inner function, as asked", 0.05)
-                owner = self._parent_function(sym)
-                if owner is not None and owner.dist == 0:
-                    s += _adj(node, "nested in the starting point", TUNING["inner_of_start"])
-            elif p.inner and callable_:
-                s += _adj(node, "not an inner function", TUNING["not_inner"])
-            if p.mentioned and callable_:
-                words = self._code_words(sym)
-                used = [t for t in p.mentioned if t.rsplit(".", 1)[-1] in words and t != sym.name]
-                share = len(used) / len(p.mentioned)
-                s += _adj(node, "its code uses names the question mentions", 0.08 * share)
-            if sym.container and sym.container in p.mentioned and callable_:
-                s += _adj(node, "a method of the type asked for", 0.06)  # "the base Field method"
+            if p.inner and callable_:
+                nested = self._nested_in_function(sym)
+                s += _adj(node, "an inner function, as asked" if nested else "not an inner function",
+                          TUNING["inner"] if nested else -TUNING["inner"])
             if self._wants_free and callable_:
                 free = not sym.container and "." not in sym.qualname
                 s += _adj(node, "a free function, as asked" if free else "not a free function", 0.02 if free else -0.02)
-            if sym.name in p.wanted_names:
-                s += _adj(node, "the name asked for", 0.08)  # "which validator's __call__"
-            if self._recursive_wanted and sym.name in calls:
-                s += _adj(node, "recurses, as asked", 0.05)
             node.score = s
 
-        ranked = sorted(self.nodes.values(), key=lambda n: -n.score)
-        if p.deep:
-            # "finally", "eventually": of a function and a specific helper it calls that look alike,
-            # the helper is the last step.
-            for node in ranked[:20]:
-                if not node.walked or node.sym.kind not in _CALLABLE:
-                    continue
-                for c in self.callees(node.sym):
-                    inner = self.nodes.get(c.id)
-                    if inner is not None and inner.walked and inner.sym.kind in _CALLABLE and self.fan_in(c) <= 3 \
-                            and inner.parts[4] >= 0.7 * node.parts[4] and inner.score < node.score:
-                        inner.score = node.score + 0.005
-                        inner.adj["the last step of a chain"] = True
         # A thin wrapper hands the question's work to a specific callee: the callee ranks just above it.
         inherited: set[str] = set()
         for node in sorted(self.nodes.values(), key=lambda n: -n.score)[:30]:
@@ -717,17 +656,6 @@ class _Walk:
                     parent.adj["answers for its nested helpers"] = True
         return sorted(self.nodes.values(), key=lambda n: -n.score)
 
-    def _generic_call_terms(self, sym: Symbol) -> set[str]:
-        """Words of the names it calls, leaving out specific helpers (one definition, called from few
-        places): those do the work themselves, and the question then describes them, not this caller."""
-        out: set[str] = set()
-        for name in self.call_names(sym):
-            defs = self.resolve_call(sym, name)
-            if len(defs) == 1 and self.fan_in(defs[0]) <= 2:
-                continue
-            out |= {_stem(w) for w in split_identifier(name)}
-        return out
-
     def through_utility(self, node: _Node) -> bool:
         """Reached through a utility called from many places: generic plumbing, not the chain asked about."""
         parent, seen = self.nodes.get(node.parent or ""), 0
@@ -736,9 +664,6 @@ class _Walk:
                 return True
             parent, seen = self.nodes.get(parent.parent or ""), seen + 1
         return False
-
-    def _name_terms(self, sym: Symbol) -> set[str]:
-        return self._texts[sym.id][0] if sym.id in self._texts else set()
 
     def upstream(self, node: _Node) -> bool:
         """Reached through a caller edge: beside or above the anchor rather than beyond it."""
@@ -772,11 +697,6 @@ class _Walk:
             self._fan_in[sym.id] = count
         return self._fan_in[sym.id]
 
-    def _code_words(self, sym: Symbol) -> set[str]:
-        if sym.id not in self._words:
-            self._words[sym.id] = set(re.findall(r"[A-Za-z_$][\w$]*", self.code(sym)))
-        return self._words[sym.id]
-
     def _nested_in_function(self, sym: Symbol) -> bool:
         if "." not in sym.qualname:
             return False
@@ -800,7 +720,6 @@ def _adj(node: "_Node", why: str, delta: float) -> float:
 
 _FREE = re.compile(r"\b(utility|free|module[- ]level|top[- ]level|standalone)\s+(function|helper|func)", re.I)
 _CONTROL = re.compile(r"\b(if|for|while|switch|match|loop|try|catch|except|case|select)\b")
-_BACKREF = re.compile(r"\b(it|them|its|this|that|these|those)\b(?!\s+(?:is|are|was)\b)", re.I)
 _DOCSTRING = re.compile(r'("""|\'\'\')(?:.|\n)*?\1|/\*(?:.|\n)*?\*/')
 _COMMENT = ("#", "//", "*", "--")
 
@@ -925,7 +844,6 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     named = _named_definitions(walk, plan)
     walk.has_named = bool(named)
     walk.has_exact = any(exact for _, exact in named)
-    walk.anchor_values = {s.name for s, _ in named if s.kind not in _CALLABLE}
     for sym, exact in named:  # named as the starting point: exact spelling only (Walk is not walk)
         walk.add(sym, 0, "seed", seed_named=exact, from_named=True)
     anchor_hits = _search(engine, plan.anchor, SEARCH_K, qvec.get("anchor"))
