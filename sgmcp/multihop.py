@@ -54,7 +54,7 @@ TUNING: dict[str, Any] = {
     "near": (0.0, 0.0, -0.015, -0.03, -0.045),  # by edges from the anchor (0..4), otherwise
     "from_named": 0.08,  # reached from a definition the question names
     "calls": 0.08,  # calls what the question says the answer calls
-    "named_start": -0.3,  # the definition the question names as its starting point (never the answer)
+    "named_start": -0.3,  # a definition the question names: its starting point or context, never the answer
     "unconnected": (-0.12, -0.18),  # a target hit not reached from the anchor (without / with a named start)
     "not_callable": -0.1,  # a type, when the question asks for a function or method
     "inner": 0.05,  # nested in a function or not, when the question asks for an inner function (+/-)
@@ -278,7 +278,14 @@ class _Walk:
         self._full_terms = _terms(query)
         self._target_set, self._full_set = set(self._target_terms), set(self._full_terms)
         self._wants_free = bool(_FREE.search(plan.target))  # "which utility function"
-        self._anchor_exact = {re.split(r"::|\.|#|->", i)[-1] for i in plan.identifiers}
+        # Names the question writes out, exactly as spelled (`sample` in "the notifier it passes to sample",
+        # the last part of `Route.Headers`): what the question starts from or relates to, never what it asks
+        # for -- it asks for that by description. Words that say what kind of answer is wanted ("which inner
+        # function", "which handler") and names asked for outright ("which validator's __call__") are not.
+        kind = {w.lower() for rx in (_WANTS_CALLABLE, _WANTS_TYPE, _INNER) for m in rx.finditer(plan.target)
+                for w in re.findall(r"\w+", m.group(0))}
+        self._written = {w for w in re.findall(r"[A-Za-z_$][\w$]*", query)
+                         if w.lower() not in kind and w not in plan.wanted_names}
 
     # ---- graph edges ----------------------------------------------------------------------------
     def usable(self, sym: Symbol | None) -> bool:
@@ -608,8 +615,8 @@ class _Walk:
             if self.has_named and node.from_named and node.dist > 0 and (p.callers or not upstream) \
                     and not self.through_utility(node):
                 s += _adj(node, "on a path from a named definition", TUNING["from_named"])
-            if node.dist > 0 and sym.name in self._anchor_exact:
-                s += _adj(node, "a namesake of the starting point", -0.08)  # Router.Headers for Route.Headers
+            if node.dist > 0 and sym.name in self._written:  # context: `sample`, Router.Headers for Route.Headers
+                s += _adj(node, "named in the question", TUNING["named_start"])
 
             # What it is: the kind asked for, a declaration, a utility called from everywhere.
             if p.wants == "callable" and not callable_:
