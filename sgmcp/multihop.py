@@ -238,6 +238,7 @@ class _Node:
     parent: str | None = None
     seed_named: bool = False  # the question names it as its starting point
     from_named: bool = False  # reached by edges from a definition the question names
+    connected: bool = True  # reached by edges from a starting point (not from a search hit)
     search_rank: int | None = None  # rank in the target sub-query search
     expanded: bool = False
     score: float = 0.0
@@ -261,6 +262,7 @@ class _Walk:
         self.wants_tests = bool(_WANTS_TESTS.search(query))
         self.has_named = False
         self.has_exact = False  # a definition named with its exact spelling
+        self.code_named = False  # a definition named as code (not only by a plain word)
         self.qvec: dict[str, np.ndarray] = {}
         self._texts: dict[str, tuple[set[str], set[str], set[str]]] = {}
         self._vectors: dict[str, np.ndarray | None] = {}
@@ -437,18 +439,25 @@ class _Walk:
         if not self.usable(sym):
             return False
         node = self.nodes.get(sym.id)
+        # Connected to the anchor: a starting point, or reached by edges from one. A search hit beside a
+        # named start, and what is reached from it, is near the anchor by wording only.
+        up = self.nodes.get(parent or "")
+        connected = via != "subquery" and (up is None or up.connected) and (via != "search" or not self.code_named)
         if node is None:
             if len(self.nodes) >= MAX_NODES:
                 return False
-            self.nodes[sym.id] = _Node(sym, dist, via, parent, **flags)
+            self.nodes[sym.id] = _Node(sym, dist, via, parent, connected=connected, **flags)
             return True
         walked_now = via not in ("subquery", "bridge", "search")
-        improved = dist < node.dist or (node.via in ("subquery", "bridge", "search") and walked_now) or \
-            (dist == node.dist and flags.get("from_named") and not node.from_named) or \
-            (dist == node.dist and node.via == "caller" and walked_now and via != "caller")  # downstream wins
+        if connected != node.connected:
+            improved = connected
+        else:
+            improved = dist < node.dist or (node.via in ("subquery", "bridge", "search") and walked_now) or \
+                (dist == node.dist and flags.get("from_named") and not node.from_named) or \
+                (dist == node.dist and node.via == "caller" and walked_now and via != "caller")  # downstream wins
         if improved:
-            node.dist = min(dist, node.dist)
-            node.via, node.parent = via, parent
+            node.dist = dist if connected and not node.connected else min(dist, node.dist)
+            node.via, node.parent, node.connected = via, parent, connected
             node.from_named = bool(flags.get("from_named"))
         if flags.get("seed_named"):
             node.seed_named = True
@@ -515,7 +524,7 @@ class _Walk:
             best: _Node | None = None
             for other in self.callers(node.sym) + self._owner(node.sym):
                 near = self.nodes.get(other.id)
-                if near is None or near is node or near.via in ("subquery", "bridge", "search") \
+                if near is None or near is node or not near.connected or near.via in ("subquery", "bridge") \
                         or (best is not None and near.dist >= best.dist):
                     continue
                 # the call must resolve to this very definition (Email.__call__'s `_format_error` is Email's)
@@ -523,7 +532,7 @@ class _Walk:
                         node.sym in self.resolve_call(other, node.sym.name):
                     best = near
             if best is not None:
-                node.dist, node.parent, node.via = best.dist + 1, best.sym.id, "bridge"
+                node.dist, node.parent, node.via, node.connected = best.dist + 1, best.sym.id, "bridge", True
                 node.from_named = best.from_named
                 joined.append(f"{best.sym.qualname} -> {node.sym.qualname}")
         if joined:
@@ -567,8 +576,20 @@ class _Walk:
             self._sim[sym.id] = len(words & self._target_set) + 0.5 * len(words & self._full_set)
         return self._sim[sym.id]
 
+    def connect(self) -> None:
+        """A node reached from one that was connected to the anchor later (a search hit the walk reached
+        afterwards) is connected too."""
+        changed = True
+        while changed:
+            changed = False
+            for node in self.nodes.values():
+                up = self.nodes.get(node.parent or "")
+                if not node.connected and up is not None and up.connected and node.via not in ("subquery", "search"):
+                    node.connected = changed = True
+
     def score_all(self) -> list[_Node]:
         """Similarity to the question plus graph priors (each recorded in ``node.adj`` by reason)."""
+        self.connect()
         self.prepare()
         self._idf = _idf([self._texts[i] for i in self.nodes if i in self._texts])
         p = self.plan
@@ -599,10 +620,10 @@ class _Walk:
                 s += _adj(node, "the starting point", TUNING["named_start"] if node.seed_named else -0.04)
             elif node.via == "caller" and self.is_alias(node):
                 s += _adj(node, "another way in to the starting point", TUNING["named_start"] / 2)
-            if node.via == "search":  # beside a named start by wording only: no closer than any target hit
-                s += _adj(node, "near the anchor by text only", TUNING["unconnected"][1] if self.has_exact else -0.04)
-            elif node.via == "subquery":
+            if node.via == "subquery":
                 s += _adj(node, "not connected to the anchor", TUNING["unconnected"][int(self.has_exact)])
+            elif not node.connected:  # beside a named start by wording only: no closer than any target hit
+                s += _adj(node, "near the anchor by text only", TUNING["unconnected"][1] if self.has_exact else -0.04)
             if node.search_rank is not None:
                 s += _adj(node, "target search rank", TUNING["search_rank"] / (1 + node.search_rank / 2))
             upstream = node.dist != UNREACHED and node.dist > 0 and self.upstream(node)
@@ -850,9 +871,13 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     # ---- hop 1: the anchor (named definitions, then search) and the target as a sub-query -----------
     named = _named_definitions(walk, plan)
     walk.has_named = bool(named)
-    walk.has_exact = any(exact for _, exact in named)
-    for sym, exact in named:  # named as the starting point: exact spelling only (Walk is not walk)
+    walk.has_exact = any(exact for _, exact, _ in named)
+    for sym, exact, _ in named:  # named as the starting point: exact spelling only (Walk is not walk)
         walk.add(sym, 0, "seed", seed_named=exact, from_named=True)
+    # A name written like code (`Schema.load`, `debounceTime`) is the start; a plain word that happens to
+    # be a name ("the retry operator", "the next handler") may be, or may not: what the anchor's search
+    # finds counts as connected to the anchor too.
+    walk.code_named = any(not by_word for _, _, by_word in named)
     anchor_hits = _search(engine, plan.anchor, SEARCH_K, qvec.get("anchor"))
     for c in anchor_hits[:SEEDS]:
         sym = graph.symbols.get(c.row.get("definition_id") or "")
@@ -863,7 +888,7 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
         else:
             walk.add(sym, 0, "seed", from_named=True)
     walk.steps.append(Hop(1, "search", f"the anchor ({plan.split}); names resolved: "
-                          + (", ".join(_dedup([s.qualname for s, _ in named])[:6]) or "none"),
+                          + (", ".join(_dedup([s.qualname for s, _, _ in named])[:6]) or "none"),
                           query=plan.anchor, found=[c.row["qualname"] for c in anchor_hits[:SEEDS]]))
     if plan.target != plan.anchor:
         target_hits = _search(engine, plan.target, SEARCH_K, qvec.get("target"))
@@ -918,11 +943,12 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms, explained)
 
 
-def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool]]:
+def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool, bool]]:
     """Definitions the anchor names: identifiers (exact spelling preferred), "Type method()" pairs, and
-    plain words that are unambiguous names ("the retry operator"). Each with: spelled exactly so."""
+    plain words that are unambiguous names ("the retry operator"). Each with: spelled exactly so, named
+    by a plain word only."""
     graph = walk.graph
-    out: dict[str, tuple[Symbol, bool]] = {}
+    out: dict[str, tuple[Symbol, bool, bool]] = {}
     for ident in plan.identifiers:
         defs = _implementations([s for s in graph.definitions(ident) if walk.usable(s)])
         last = re.split(r"::|\.|#|->", ident)[-1]
@@ -931,20 +957,20 @@ def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool]]:
             defs = defs if len(defs) <= 3 else []
         defs = [s for s in defs if s.name == last] or defs  # `Router.Walk` names Walk, not walk
         if 0 < len(defs) <= MAX_PER_NAME:
-            out.update((s.id, (s, s.name == last)) for s in defs)
+            out.update((s.id, (s, s.name == last, False)) for s in defs)
     for owner, method in plan.pairs:  # "Permutations count()", "kmerge next()"
         owner_last = re.split(r"::|\.|#|->", owner)[-1].lower()
         owner_words = set(split_identifier(owner_last))
         defs = [s for s in _implementations(graph.by_name(method)) if walk.usable(s) and s.container
                 and (s.container.lower().startswith(owner_last) or set(split_identifier(s.container)) <= owner_words)]
         if 0 < len(defs) <= MAX_PER_NAME:
-            out.update((s.id, (s, True)) for s in defs)
+            out.update((s.id, (s, True, False)) for s in defs)
     for w in plan.words:
         if w in plan.identifiers:
             continue
         defs = [s for s in _implementations(graph.by_name(w)) if walk.usable(s) and s.name == w]  # exact spelling
         if 0 < len(defs) <= 3:
-            out.update((s.id, (s, True)) for s in defs if s.id not in out)
+            out.update((s.id, (s, True, True)) for s in defs if s.id not in out)
     return list(out.values())
 
 
