@@ -669,7 +669,9 @@ class _Walk:
             inner = {c.id: self.nodes[c.id] for c in self.callees(node.sym) if c.id in self.nodes}
             if len(inner) == 1:
                 target = next(iter(inner.values()))
-                if self.fan_in(target.sym) <= 3 and target.sym.kind in _CALLABLE and target.score < node.score:
+                # (for a "finally" question, whatever it forwards to: the wrapper is never the last step)
+                if (p.deep or self.fan_in(target.sym) <= 3) and target.sym.kind in _CALLABLE \
+                        and target.score < node.score:
                     target.score, node.score = node.score, node.score - 0.005
                     target.adj["what a thin wrapper forwards to"] = True
                     inherited.add(target.sym.id)
