@@ -57,7 +57,8 @@ TUNING: dict[str, Any] = {
     "named_start": -0.3,  # a definition the question names: its starting point or context, never the answer
     "unconnected": (-0.12, -0.18),  # a target hit not reached from the anchor (without / with a named start)
     "not_callable": -0.1,  # a type, when the question asks for a function or method
-    "inner": 0.05,  # nested in a function or not, when the question asks for an inner function (+/-)
+    # the kind of definition asked for, +/-: an inner function, a method of a named type, a free function
+    "kind": 0.05,
 }
 DEFAULT_BUDGET_MS = 300.0  # graph walking and scoring; see module docstring
 SEARCH_K = 20  # hits of each hop-1 search
@@ -280,6 +281,8 @@ class _Walk:
         self._full_terms = _terms(query)
         self._target_set, self._full_set = set(self._target_terms), set(self._full_terms)
         self._wants_free = bool(_FREE.search(plan.target))  # "which utility function"
+        # "the base Field method", "which GroupingMap method": the type the answer is a method of
+        self._owner_types = {m.group(1) for m in _OWNER.finditer(plan.target) if m.start() > 0}
         # Names the question writes out, exactly as spelled (`sample` in "the notifier it passes to sample",
         # the last part of `Route.Headers`): what the question starts from or relates to, never what it asks
         # for -- it asks for that by description. Words that say what kind of answer is wanted ("which inner
@@ -655,10 +658,15 @@ class _Walk:
             if p.inner and callable_:
                 nested = self._nested_in_function(sym)
                 s += _adj(node, "an inner function, as asked" if nested else "not an inner function",
-                          TUNING["inner"] if nested else -TUNING["inner"])
+                          TUNING["kind"] if nested else -TUNING["kind"])
+            if self._owner_types and callable_:
+                own = sym.container in self._owner_types
+                s += _adj(node, "a method of the type asked for" if own else "not a method of the type asked for",
+                          TUNING["kind"] if own else -TUNING["kind"])
             if self._wants_free and callable_:
                 free = not sym.container and "." not in sym.qualname
-                s += _adj(node, "a free function, as asked" if free else "not a free function", 0.02 if free else -0.02)
+                s += _adj(node, "a free function, as asked" if free else "not a free function",
+                          TUNING["kind"] if free else -TUNING["kind"])
             node.score = s
 
         # A thin wrapper hands the question's work to a specific callee: the callee ranks just above it.
@@ -748,6 +756,7 @@ def _adj(node: "_Node", why: str, delta: float) -> float:
     return delta
 
 
+_OWNER = re.compile(r"\b([A-Z][\w$]*)\s+method\b")
 _FREE = re.compile(r"\b(utility|free|module[- ]level|top[- ]level|standalone)\s+(function|helper|func)", re.I)
 _CONTROL = re.compile(r"\b(if|for|while|switch|match|loop|try|catch|except|case|select)\b")
 _DOCSTRING = re.compile(r'("""|\'\'\')(?:.|\n)*?\1|/\*(?:.|\n)*?\*/')
