@@ -621,8 +621,6 @@ class _Walk:
             # Where it sits: the question starts from the anchor and asks for something beyond it.
             if node.dist == 0:
                 s += _adj(node, "the starting point", TUNING["named_start"] if node.seed_named else -0.04)
-            elif node.via == "caller" and self.is_alias(node):
-                s += _adj(node, "another way in to the starting point", TUNING["named_start"] / 2)
             if node.via == "subquery":
                 s += _adj(node, "not connected to the anchor", TUNING["unconnected"][int(self.has_exact)])
             elif not node.connected:  # beside a named start by wording only: no closer than any target hit
@@ -632,10 +630,8 @@ class _Walk:
             upstream = node.dist != UNREACHED and node.dist > 0 and self.upstream(node)
             if node.dist != UNREACHED:
                 depth = min(node.dist, 4)
-                if p.deep and upstream and not p.callers:
-                    s += _adj(node, "depth (above the anchor, not the last step)", TUNING["near"][depth] - 0.04)
-                else:
-                    s += _adj(node, "depth", TUNING["deep"] * depth if p.deep else TUNING["near"][depth])
+                deeper = p.deep and not (upstream and not p.callers)  # "finally": further down the chain
+                s += _adj(node, "depth", TUNING["deep"] * depth if deeper else TUNING["near"][depth])
             if self.has_named and node.from_named and node.dist > 0 and (p.callers or not upstream) \
                     and not self.through_utility(node):
                 s += _adj(node, "on a path from a named definition", TUNING["from_named"])
@@ -712,13 +708,6 @@ class _Walk:
             node = self.nodes.get(node.parent or "")
             seen += 1
         return False
-
-    def is_alias(self, node: _Node) -> bool:
-        """A caller of the starting point with its name (``Router.Headers`` calls ``Route.Headers``), or a
-        thin one that only forwards to it: another way in, not a step beyond it."""
-        starts = [self.nodes[c.id] for c in self.callees(node.sym) if c.id in self.nodes]
-        starts = [n for n in starts if n.dist == 0]
-        return any(n.sym.name == node.sym.name for n in starts) or (bool(starts) and self.is_thin(node.sym))
 
     def fan_in(self, sym: Symbol) -> int:
         """How many definitions call this one (resolved on a sample of the call sites of a common name)."""
