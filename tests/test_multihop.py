@@ -137,6 +137,39 @@ def test_results_are_unique_and_respect_k(engine: Engine) -> None:
     assert out.results[0].symbol in ("render_markdown", "table_to_html_rows")
 
 
+def test_a_definition_the_question_names_is_context_not_the_answer(engine: Engine) -> None:
+    # `max_log_bytes` is written out in the question: what the answer relates to, not the answer.
+    out = multi_hop_search(engine, "NoteStore._record: which function rotates the log once it outgrows max_log_bytes")
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    adj = {r["qualname"]: r["adj"] for r in out.ranked}
+    assert "named in the question" in adj["max_log_bytes"]
+    assert "named in the question" not in adj["rotate_log_if_needed"]
+
+
+def test_a_method_of_the_type_the_question_names(engine: Engine) -> None:
+    out = multi_hop_search(engine, "NoteStore.save: which NoteStore method appends a line to the activity log")
+    assert out.results[0].symbol == "NoteStore._record"
+    adj = {r["qualname"]: r["adj"] for r in out.ranked}
+    assert adj["NoteStore._record"]["a method of the type asked for"] > 0
+    assert adj["rotate_log_if_needed"]["not a method of the type asked for"] < 0
+
+
+def test_search_hits_beside_a_named_start_stay_unconnected(engine: Engine) -> None:
+    walk = multihop._Walk(engine, "q", decompose("NoteStore.save: which function rotates the log"),
+                          time.perf_counter() + 10)
+    walk.code_named = True
+    syms = {s.qualname: s for s in engine.graph.symbols.values() if s.path == "notes/storage.py"}
+    save, record, rotate = syms["NoteStore.save"], syms["NoteStore._record"], syms["rotate_log_if_needed"]
+    walk.add(save, 0, "seed", seed_named=True, from_named=True)
+    walk.add(record, 1, "search")  # found by searching the anchor's words, not by an edge
+    walk.add(rotate, 2, "callee", record.id)
+    assert not walk.nodes[record.id].connected and not walk.nodes[rotate.id].connected
+    walk.add(record, 1, "callee", save.id, from_named=True)  # the walk reaches it from the start
+    assert walk.nodes[record.id].connected
+    walk.connect()  # and what was reached from it is connected too
+    assert walk.nodes[rotate.id].connected
+
+
 # ---- LLM sub-queries against a local fake Messages API ------------------------------------------------
 
 
