@@ -45,8 +45,10 @@ from .engine import Engine
 from .models import Result
 from .ranking import Candidate, drop_overlaps, is_test_path
 
-# Weights of the similarity mix and of the main graph priors (see _Walk.score_all), set by hand on the
-# multi-hop suites (evals/suites/multihop-*.jsonl; evals/reports/multihop.md).
+# Weights of the similarity mix and of the graph priors (see _Walk.score_all), set by hand on the development
+# and first held-out multi-hop suites (evals/suites/multihop-{,heldout-,heldout2-}*.jsonl); every prior kept
+# changes at least one of their answers when removed (evals/reports/multihop.md). The fresh suites
+# (multihop-fresh-*) were never used to set anything.
 TUNING: dict[str, Any] = {
     "mix": (0.55, 0.25, 0.3, 0.1),  # target cosine, question cosine, target overlap, question overlap
     "search_rank": 0.06,  # bonus for a high rank in the target sub-query search
@@ -638,7 +640,7 @@ class _Walk:
             if node.dist > 0 and sym.name in self._written:  # context: `sample`, Router.Headers for Route.Headers
                 s += _adj(node, "named in the question", TUNING["named_start"])
 
-            # What it is: the kind asked for, a declaration, a utility called from everywhere.
+            # What it is: the kind asked for, a utility called from everywhere.
             if p.wants == "callable" and not callable_:
                 s += _adj(node, "not a function", TUNING["not_callable"])
             elif p.wants == "any" and not callable_:
