@@ -47,8 +47,8 @@ from .ranking import Candidate, drop_overlaps, is_test_path
 
 # Weights of the similarity mix and of the graph priors (see _Walk.score_all), set by hand on the development
 # and first held-out multi-hop suites (evals/suites/multihop-{,heldout-,heldout2-}*.jsonl); every prior kept
-# changes at least one of their answers when removed (evals/reports/multihop.md). The fresh suites
-# (multihop-fresh-*) were never used to set anything.
+# changes at least one of their answers when removed, except the inner-function cue, kept as one of the
+# "kind" cues (evals/reports/multihop.md). The fresh suites (multihop-fresh-*) never set anything.
 TUNING: dict[str, Any] = {
     "mix": (0.55, 0.25, 0.3, 0.1),  # target cosine, question cosine, target overlap, question overlap
     "search_rank": 0.06,  # bonus for a high rank in the target sub-query search
