@@ -34,8 +34,9 @@ class SearchService:
         self._reranker: LLMReranker | None = None
         self._seen: OrderedDict[str, set[tuple[str, int]]] = OrderedDict()
         self._answered = threading.Event()
-        self._started = threading.Event()  # the start-up copy is loaded, or known to be unusable
         self._save_lock = threading.Lock()
+        # Symbol queries answer from the start-up copy at once; the index opens meanwhile.
+        self._from_cache = self._start_from_cache()
         if watch:  # started by the warm-up; until then its first full pass shows as pending
             self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
                                    reconcile_first=True)
@@ -59,21 +60,20 @@ class SearchService:
         except Exception:  # an optimisation only; the next start opens the index the normal way
             log.debug("could not write the start-up copy", exc_info=True)
 
+    def _start_from_cache(self) -> bool:
+        try:
+            return self.engine.start_from_cache()
+        except Exception:  # an optimisation only: the index opens the normal way
+            log.debug("could not load the start-up copy", exc_info=True)
+            return False
+
     def _warm_up(self) -> None:
         """Open the index and load the graph and encoder before the first query needs them, while
         the client is still initialising. One torch thread: on a small machine, two threads
         collapse when anything else runs, and answers must stay fast. With a start-up copy loaded,
         the (GIL-heavy) LanceDB import and the watcher's first full pass wait for the first answer,
-        or a second, so as not to slow it. First of all, symbol queries get the start-up copy: it
-        loads while the client's handshake goes back and forth."""
-        try:
-            from_cache = self.engine.start_from_cache()
-        except Exception:  # an optimisation only: the index opens the normal way
-            log.debug("could not load the start-up copy", exc_info=True)
-            from_cache = False
-        finally:
-            self._started.set()
-        if from_cache:
+        or a second, so as not to slow it."""
+        if self._from_cache:
             self._answered.wait(1.0)
         if self.watcher is not None:
             self.watcher.start()
@@ -94,7 +94,6 @@ class SearchService:
             log.debug("encoder warm-up failed", exc_info=True)
 
     def state(self) -> IndexState:
-        self._started.wait()
         watch = self.watcher.state() if self.watcher is not None else None
         state = self.engine.cached_state()  # answering from the start-up copy while the index opens
         if state is None:
