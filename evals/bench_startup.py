@@ -69,20 +69,21 @@ def main(argv: list[str] | None = None) -> int:
         root = work / "repo"
         shutil.copytree(fetch(args.package), root, symlinks=True)
         summary = index_repository(root)
+        watch = not args.no_watch
         result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                   "package": args.package, "files": summary.files, "symbols": summary.symbols,
-                                  "watch": not args.no_watch, "load_average": os.getloadavg()}
+                                  "watch": watch, "load_average": os.getloadavg()}
         index = root / ".sgmcp"
         for mode in ("with_start_cache", "without_start_cache"):
             runs = []
-            asyncio.run(_one_start(root, args.symbol, not args.no_watch))  # writes the copy; warms the page cache
+            asyncio.run(_one_start(root, args.symbol, watch))  # writes the copy; warms the page cache
             for _ in range(args.runs):
                 if mode == "without_start_cache":
                     for f in index.glob("startcache*"):
                         f.unlink()
                 elif not (index / "startcache.json").exists():
                     raise RuntimeError("the server wrote no start-up copy")
-                runs.append(asyncio.run(_one_start(root, args.symbol, not args.no_watch)))
+                runs.append(asyncio.run(_one_start(root, args.symbol, watch)))
             result[mode] = _summary(runs)
             print(mode, json.dumps(result[mode]), file=sys.stderr, flush=True)
         result["load_average_after"] = os.getloadavg()

@@ -36,7 +36,7 @@ class SearchService:
         self._answered = threading.Event()
         self._save_lock = threading.Lock()
         # Symbol queries answer from the start-up copy at once; the index opens meanwhile.
-        self._from_cache = self._start_from_cache()
+        self._from_cache = self.engine.start_from_cache()  # startcache.load never raises
         if watch:  # started by the warm-up; until then its first full pass shows as pending
             self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
                                    reconcile_first=True)
@@ -59,13 +59,6 @@ class SearchService:
                 self.engine.save_start_cache()
         except Exception:  # an optimisation only; the next start opens the index the normal way
             log.debug("could not write the start-up copy", exc_info=True)
-
-    def _start_from_cache(self) -> bool:
-        try:
-            return self.engine.start_from_cache()
-        except Exception:  # an optimisation only: the index opens the normal way
-            log.debug("could not load the start-up copy", exc_info=True)
-            return False
 
     def _warm_up(self) -> None:
         """Open the index and load the graph and encoder before the first query needs them, while
