@@ -77,6 +77,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("toml-rs", "0.5.11", "rust", "debian", "librust-toml-dev=0.5.11-1",
            keep=("usr/share/cargo/registry/toml-0.5.11",),
            upstream="toml 0.5.11 (TOML for Rust, serde), Debian librust-toml-dev 0.5.11-1"),
+    # Corpora of the second fresh multi-hop set (issue 7, third round): written before that round's changes.
+    Corpus("jinja2", "3.1.4", "python", "pypi", "jinja2", keep=("src", "tests"),
+           upstream="Jinja2 3.1.4 (template engine), PyPI sdist"),
+    Corpus("postcss", "8.4.38", "javascript", "npm", "postcss", keep=("lib", "package.json", "README.md"),
+           upstream="postcss 8.4.38 (CSS parser and transformer), npm package, JavaScript sources"),
+    Corpus("go-jmespath", "0.4.0", "go", "debian", "golang-github-jmespath-go-jmespath-dev=0.4.0-2",
+           keep=("usr/share/gocode/src/github.com/jmespath/go-jmespath",),
+           upstream="github.com/jmespath/go-jmespath 0.4.0 (JMESPath for Go), Debian golang-github-jmespath-go-jmespath-dev 0.4.0-2"),
 )}
 
 
