@@ -87,7 +87,7 @@ _CALLERS = re.compile(r"\b(who|what|which)\s+(?:\w+\s+){0,3}(calls?|uses?|invoke
                       r"consumes?|checks?)\s+(it|this|that|them)\b|\bcallers?\b|\bcalled from\b|"
                       r"\bwhere (?:is|are) .* (called|used|applied|invoked|consulted|enforced|checked|read)\b",
                       re.I)
-_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__|"
+_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation|constructor)\b|__\w+__|"
                              r"^where (?:does|do|did)\b", re.I)  # "where does that class bind ...": code that acts
 _WANTS_TYPE = re.compile(r"\b(which|what)\s+(?:\w+\s+)?(class|struct|type|interface|trait|enum)\b", re.I)
 _WANTS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock)\b", re.I)
@@ -271,6 +271,7 @@ class _Walk:
         self._vectors: dict[str, np.ndarray | None] = {}
         self._imports: dict[str, set[str]] = {}
         self._calls: dict[str, set[str]] = {}
+        self._with_receiver: set[tuple[str, str]] = set()  # (caller id, name) called as `x.name(...)` somewhere
         self._lines: dict[str, list[str]] = {}
         self._thin: dict[str, bool] = {}
         self._passed: set[str] = set()
@@ -285,13 +286,18 @@ class _Walk:
         self._wants_free = bool(_FREE.search(plan.target))  # "which utility function"
         # "the base Field method", "which GroupingMap method": the type the answer is a method of
         self._owner_types = {m.group(1) for m in _OWNER.finditer(plan.target) if m.start() > 0}
+        # "which method": a function of a type, not a free function
+        self._wants_method = bool(_METHOD.search(plan.target)) and not self._owner_types and not plan.inner
         # Names the question writes out, exactly as spelled (`sample` in "the notifier it passes to sample",
         # the last part of `Route.Headers`): what the question starts from or relates to, never what it asks
         # for -- it asks for that by description. Words that say what kind of answer is wanted ("which inner
         # function", "which handler") and names asked for outright ("which validator's __call__") are not.
         kind = {w.lower() for rx in (_WANTS_CALLABLE, _WANTS_TYPE, _INNER) for m in rx.finditer(plan.target)
                 for w in re.findall(r"\w+", m.group(0))}
-        self._written = {w for w in re.findall(r"[A-Za-z_$][\w$]*", query)
+        # Only names written as code, or any word of the anchor: a plain word of the description ("the hex
+        # digits", "the pretty settings") may be the answer's own name.
+        code_words = {w for i in _identifiers(query) for w in re.findall(r"[A-Za-z_$][\w$]*", i)}
+        self._written = {w for w in code_words | set(re.findall(r"[A-Za-z_$][\w$]*", plan.anchor))
                          if w.lower() not in kind and w not in plan.wanted_names}
 
     # ---- graph edges ----------------------------------------------------------------------------
@@ -315,6 +321,11 @@ class _Walk:
     def _resolve_call(self, caller: Symbol, name: str) -> list[Symbol]:
         defs = _implementations([s for s in self.graph.by_name(name) if self.usable(s) and s.id != caller.id])
         defs = [s for s in defs if s.name == name] or defs
+        defs = [s for s in defs if not _is_stub(s.path)] or defs  # a call runs code, never a declaration
+        if self.bare_only(caller, name) and caller.language not in _IMPLICIT_SELF:
+            # `next(it)`, `len(x)`, `Ok(v)`: written without a receiver, a call cannot reach a method
+            # (nor, in Rust / TypeScript, a type alias); builtins of the language go nowhere
+            defs = [s for s in defs if s.kind != "method" and not (s.kind == "type" and s.language in _ALIAS_LANGS)]
         if caller.container == name:  # `Email(...)` inside class Email: the imported one, not itself
             defs = [s for s in defs if not (s.path == caller.path and s.qualname == name)] or defs
         if len(defs) > 1:
@@ -349,8 +360,19 @@ class _Walk:
 
     def call_names(self, sym: Symbol) -> set[str]:
         if sym.id not in self._calls:
-            self._calls[sym.id] = {r.name for r in self.graph.callees(sym.id)}
+            refs = self.graph.callees(sym.id)
+            self._calls[sym.id] = {r.name for r in refs}
+            lines = self._file_lines(sym.path)
+            for r in refs:  # a call site with a receiver (`x.f()`, `T::f()`) makes the name not bare
+                text = lines[r.line - 1] if 0 < r.line <= len(lines) else ""
+                if 1 < r.col <= len(text) and text[r.col - 2] in ".:>#":  # col is 1-based
+                    self._with_receiver.add((sym.id, r.name))
         return self._calls[sym.id]
+
+    def bare_only(self, caller: Symbol, name: str) -> bool:
+        """Every call of ``name`` inside ``caller`` is written without a receiver (``f(x)``, not ``o.f(x)``)."""
+        self.call_names(caller)
+        return (caller.id, name) not in self._with_receiver
 
     def callees(self, sym: Symbol) -> list[Symbol]:
         return [s for name in sorted(self.call_names(sym)) for s in self.resolve_call(sym, name)]
@@ -409,11 +431,14 @@ class _Walk:
         return [s for s in self.graph.in_file(sym.path) if s.qualname == owner]
 
     # ---- code -----------------------------------------------------------------------------------
+    def _file_lines(self, path: str) -> list[str]:
+        if path not in self._lines:
+            self._lines[path] = self._read(path)
+        return self._lines[path]
+
     def code(self, sym: Symbol) -> str:
         """The definition's code without comments and docstrings."""
-        if sym.path not in self._lines:
-            self._lines[sym.path] = self._read(sym.path)
-        lines = self._lines[sym.path][sym.start_line - 1: sym.end_line]
+        lines = self._file_lines(sym.path)[sym.start_line - 1: sym.end_line]
         text = _DOCSTRING.sub("", "\n".join(lines))
         return "\n".join(x for x in text.splitlines() if x.strip() and not x.strip().startswith(_COMMENT))
 
@@ -661,6 +686,10 @@ class _Walk:
                 own = sym.container in self._owner_types
                 s += _adj(node, "a method of the type asked for" if own else "not a method of the type asked for",
                           TUNING["kind"] if own else -TUNING["kind"])
+            if self._wants_method and callable_:
+                method = sym.kind == "method"
+                s += _adj(node, "a method, as asked" if method else "not a method",
+                          TUNING["kind"] if method else -TUNING["kind"])
             if self._wants_free and callable_:
                 free = not sym.container and "." not in sym.qualname
                 s += _adj(node, "a free function, as asked" if free else "not a free function",
@@ -748,6 +777,7 @@ def _adj(node: "_Node", why: str, delta: float) -> float:
 
 
 _OWNER = re.compile(r"\b([A-Z][\w$]*)\s+method\b")
+_METHOD = re.compile(r"\bmethod\b", re.I)
 _FREE = re.compile(r"\b(utility|free|module[- ]level|top[- ]level|standalone)\s+(function|helper|func)", re.I)
 _CONTROL = re.compile(r"\b(if|for|while|switch|match|loop|try|catch|except|case|select)\b")
 _DOCSTRING = re.compile(r'("""|\'\'\')(?:.|\n)*?\1|/\*(?:.|\n)*?\*/')
@@ -804,13 +834,25 @@ def _idf(texts: list[tuple[set[str], set[str], set[str]]]) -> dict[str, float]:
 
 def _implementations(defs: list[Symbol]) -> list[Symbol]:
     """One definition per (file, qualified name): TypeScript overload signatures and the like collapse
-    into the longest, the implementation."""
+    into the longest, the implementation; a declaration in a stub file (``.pyi``, ``.d.ts``) gives way to
+    the code it declares."""
     best: dict[tuple[str, str], Symbol] = {}
     for s in defs:
         key = (s.path, s.qualname)
         if key not in best or s.end_line - s.start_line > best[key].end_line - best[key].start_line:
             best[key] = s
-    return [s for s in defs if best[(s.path, s.qualname)] is s]
+    coded = {s.qualname for s in defs if not _is_stub(s.path)}
+    return [s for s in defs if best[(s.path, s.qualname)] is s and not (_is_stub(s.path) and s.qualname in coded)]
+
+
+def _is_stub(path: str) -> bool:
+    return path.endswith(_STUB_SUFFIXES)
+
+
+_STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
+# Languages where a call without a receiver may reach a method of the enclosing class (implicit this)
+_IMPLICIT_SELF = frozenset({"java", "cpp", "csharp", "kotlin", "swift", "ruby", "objc"})
+_ALIAS_LANGS = frozenset({"rust", "typescript", "tsx"})  # `type X = ...` is not callable
 
 
 def _dedup(items: list[str]) -> list[str]:
@@ -952,10 +994,15 @@ def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool, bool
     graph = walk.graph
     out: dict[str, tuple[Symbol, bool, bool]] = {}
     for ident in plan.identifiers:
-        defs = _implementations([s for s in graph.definitions(ident) if walk.usable(s)])
         last = re.split(r"::|\.|#|->", ident)[-1]
-        if not defs and last != ident:  # `Itertools::diff_with` is the free function `diff_with`
-            defs = _implementations([s for s in graph.by_name(last) if walk.usable(s)])
+        defs = [s for s in graph.definitions(ident) if walk.usable(s)]
+        # `attrs.define` found only in the package's stub: the code it declares
+        defs = _implementations(defs + [c for s in defs if _is_stub(s.path) for c in graph.by_name(s.name)
+                                        if c.qualname == s.qualname and walk.usable(c)])
+        if not defs and last != ident:  # `Itertools::diff_with` is the free function `diff_with`,
+            owner = re.split(r"::|\.|#|->", ident)[-2]  # but `attrs.evolve` is not `Attribute.evolve`
+            defs = _implementations([s for s in graph.by_name(last) if walk.usable(s)
+                                     and (not s.container or s.container == owner)])
             defs = defs if len(defs) <= 3 else []
         defs = [s for s in defs if s.name == last] or defs  # `Router.Walk` names Walk, not walk
         if 0 < len(defs) <= MAX_PER_NAME:
