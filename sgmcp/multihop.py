@@ -87,7 +87,7 @@ _CALLERS = re.compile(r"\b(who|what|which)\s+(?:\w+\s+){0,3}(calls?|uses?|invoke
                       r"consumes?|checks?)\s+(it|this|that|them)\b|\bcallers?\b|\bcalled from\b|"
                       r"\bwhere (?:is|are) .* (called|used|applied|invoked|consulted|enforced|checked|read)\b",
                       re.I)
-_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation|constructor)\b|__\w+__|"
+_WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__|"
                              r"^where (?:does|do|did)\b", re.I)  # "where does that class bind ...": code that acts
 _WANTS_TYPE = re.compile(r"\b(which|what)\s+(?:\w+\s+)?(class|struct|type|interface|trait|enum)\b", re.I)
 _WANTS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock)\b", re.I)

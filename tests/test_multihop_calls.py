@@ -1,0 +1,139 @@
+"""Multi-hop call resolution and question cues on a small generated repository (structural index): stub
+declarations, calls written without a receiver, qualified names that fall back to a bare name, "which
+method", and which names count as written in the question."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from sgmcp import multihop
+from sgmcp.engine import Engine
+from sgmcp.multihop import _named_definitions, _Walk, decompose
+
+FILES = {
+    "pkg/core.py": '''
+class Cycler:
+    def next(self):
+        return 1
+
+
+class Attribute:
+    def evolve(self, **changes):
+        return self
+
+
+def build(cls):
+    return cls
+
+
+def define(cls):
+    return build(cls)
+
+
+def evolve(inst, **changes):
+    return inst
+
+
+def first(items):
+    return next(iter(items))
+
+
+def step(cycler):
+    return cycler.next()
+
+
+def use():
+    return define(object)
+''',
+    "pkg/__init__.pyi": '''
+def define(cls): ...
+def evolve(inst, **changes): ...
+''',
+    "src/ser.rs": '''
+pub struct Serializer {}
+
+impl ser::Serializer for &mut Serializer {
+    type Ok = ();
+
+    fn finish(self) -> Result<(), ()> {
+        Ok(())
+    }
+}
+
+fn emit() -> Result<(), ()> {
+    Ok(())
+}
+''',
+}
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    from indexer.pipeline import index_repository
+
+    repo = tmp_path_factory.mktemp("calls_repo")
+    for rel, text in FILES.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text.lstrip())
+    index_dir = str(tmp_path_factory.mktemp("calls_index") / "idx")
+    index_repository(Path(repo), index_dir)
+    return Engine(repo, index_dir)
+
+
+def _walk(engine: Engine, question: str = "x: y") -> _Walk:
+    return _Walk(engine, question, decompose(question), time.perf_counter() + 10)
+
+
+def _sym(engine: Engine, qualname: str, path_end: str = ".py"):
+    return next(s for s in engine.graph.symbols.values() if s.qualname == qualname and s.path.endswith(path_end))
+
+
+def test_a_bare_call_never_reaches_a_method(engine: Engine) -> None:
+    walk = _walk(engine)
+    # `next(iter(items))` is the builtin: not Cycler.next
+    assert walk.resolve_call(_sym(engine, "first"), "next") == []
+    # `cycler.next()` has a receiver: it may be Cycler.next
+    assert [s.qualname for s in walk.resolve_call(_sym(engine, "step"), "next")] == ["Cycler.next"]
+
+
+def test_rust_ok_is_not_an_associated_type(engine: Engine) -> None:
+    walk = _walk(engine)
+    assert [s.kind for s in engine.graph.by_name("Ok")] == ["type"]
+    assert walk.resolve_call(_sym(engine, "emit", ".rs"), "Ok") == []
+
+
+def test_calls_and_names_prefer_code_over_stub_declarations(engine: Engine) -> None:
+    walk = _walk(engine)
+    assert [s.path for s in walk.resolve_call(_sym(engine, "use"), "define")] == ["pkg/core.py"]
+    # `pkg.define` matches only the stub's module path; the start is the code it declares
+    plan = decompose("pkg.define: which function builds the class")
+    named = _named_definitions(_walk(engine, "pkg.define: which function builds the class"), plan)
+    assert [(s.qualname, s.path) for s, _, _ in named] == [("define", "pkg/core.py")]
+
+
+def test_a_qualified_name_falls_back_to_free_functions_not_other_types_methods(engine: Engine) -> None:
+    q = "attrs.evolve: which function copies the instance"
+    named = _named_definitions(_walk(engine, q), decompose(q))
+    assert [s.qualname for s, _, _ in named] == ["evolve"]
+
+
+def test_which_method_prefers_methods(engine: Engine) -> None:
+    assert _walk(engine, "first: which method returns the next item")._wants_method
+    assert not _walk(engine, "first: which Cycler method returns the next item")._wants_method  # owner cue
+    assert not _walk(engine, "first: which function returns the next item")._wants_method
+
+
+def test_only_names_written_as_code_or_in_the_anchor_count_as_named(engine: Engine) -> None:
+    walk = _walk(engine, "Tokenizer.next reading a string: which method decodes the hex digits of an escape")
+    assert {"Tokenizer", "next", "reading", "string"} <= walk._written
+    assert "hex" not in walk._written and "digits" not in walk._written
+    assert "sample" not in _walk(engine, "sampleTime: which function makes the notifier it passes to sample")._written
+    assert "max_log_bytes" in _walk(engine, "NoteStore._record: which function rotates it past max_log_bytes")._written
+
+
+def test_multihop_module_lists_stub_suffixes() -> None:
+    assert multihop._is_stub("src/attr/__init__.pyi") and multihop._is_stub("lib/node.d.ts")
+    assert not multihop._is_stub("lib/node.js") and not multihop._is_stub("src/attr/_make.py")
