@@ -8,7 +8,8 @@ that enforces it", "Schema.load: which method finally runs the post_load hooks")
    anchor (``Schema.load``, ``post_load``, ``fromAjax()``) are resolved to definitions through the graph.
 2. **Hop 1, search**: hybrid search for the anchor (seeds) and, as a sub-query, for the target.
 3. **Hops 2..max_hops, follow edges** from the best nodes so far: callees (a call resolved by name,
-   preferring the same file and files it imports), callers, members of a class/type and functions
+   preferring the same file and files it imports; never a stub declaration, and a call written without a
+   receiver never a method), callers, members of a class/type and functions
    nested in a function, and references to a non-callable (a setting, a constant). Target hits that sit
    one edge away from the neighbourhood are joined to it (the search meets the walk in the middle).
 4. **Score** every reached definition against the target and the whole question (cosine of the index's
@@ -45,10 +46,10 @@ from .engine import Engine
 from .models import Result
 from .ranking import Candidate, drop_overlaps, is_test_path
 
-# Weights of the similarity mix and of the graph priors (see _Walk.score_all), set by hand on the development
-# and first held-out multi-hop suites (evals/suites/multihop-{,heldout-,heldout2-}*.jsonl); every prior kept
-# changes at least one of their answers when removed, except the inner-function cue, kept as one of the
-# "kind" cues (evals/reports/multihop.md). The fresh suites (multihop-fresh-*) never set anything.
+# Weights of the similarity mix and of the graph priors (see _Walk.score_all), set by hand on the development,
+# held-out and first fresh multi-hop suites (evals/suites/multihop-{,heldout-,heldout2-,fresh-}*.jsonl); every
+# prior kept changes at least one of their answers when removed, except the inner-function cue, kept as one of
+# the "kind" cues (evals/reports/multihop.md). The second fresh suites (multihop-fresh2-*) never set anything.
 TUNING: dict[str, Any] = {
     "mix": (0.55, 0.25, 0.3, 0.1),  # target cosine, question cosine, target overlap, question overlap
     "search_rank": 0.06,  # bonus for a high rank in the target sub-query search
