@@ -11,8 +11,9 @@ import importlib.util
 import json
 import os
 import threading
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -108,6 +109,7 @@ class TransformerEncoder:
         self._models: dict[str, Any] = {}
         self._tokenizer: Any = None
         self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -143,7 +145,9 @@ class TransformerEncoder:
             if precision == "bf16":
                 import copy
 
-                model = copy.deepcopy(base).to(torch.bfloat16)
+                from .fused import fuse_linear_layers
+
+                model = fuse_linear_layers(copy.deepcopy(base).to(torch.bfloat16))
             elif precision == "int8":  # dynamic int8 linear layers, per output channel (a quantized copy)
                 import warnings
 
@@ -157,18 +161,25 @@ class TransformerEncoder:
             self._models[precision] = model
             return model
 
-    def _encode(self, texts: Sequence[str], max_length: int, precision: str) -> np.ndarray:
+    def _tokenize(self, texts: Sequence[str], max_length: int, **kw: Any) -> Any:
+        # A fast tokenizer's truncation state is shared: two threads using it at once fail ("Already borrowed").
+        with self._tokenizer_lock:
+            return self._tokenizer(list(texts), truncation=True, max_length=max_length, **kw)
+
+    @staticmethod
+    def _forward(model: Any, batch: dict[str, Any]) -> np.ndarray:
         import torch
 
-        model = self._load(precision)
-        batch = self._tokenizer(list(texts), padding=True, truncation=True, max_length=max_length,
-                                return_tensors="pt")
         with torch.inference_mode():
             hidden = model(**batch).last_hidden_state.float()
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.numpy()
+
+    def _encode(self, texts: Sequence[str], max_length: int, precision: str) -> np.ndarray:
+        model = self._load(precision)
+        return self._forward(model, self._tokenize(texts, max_length, padding=True, return_tensors="pt"))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Recent query texts come from a small cache (one search asks for the same query's vector from
@@ -194,16 +205,67 @@ class TransformerEncoder:
         return out
 
     def embed_code(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Batches sorted by length, so padding is small (the main cost on CPU)."""
-        self._load(self.code_precision)
+        """Batches of similar length (padding is the main waste on CPU), run side by side on one single-threaded
+        forward pass per torch thread: on 2 cores that gives 1.5x the chunks per CPU second of one two-threaded
+        pass, and 2.6x when other work shares the cores (intra-op threads wait for each other at every op)."""
+        import torch
+
+        model = self._load(self.code_precision)
+        workers = max(1, torch.get_num_threads())
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for lo in range(0, len(order), self.batch_size):
-            idx = order[lo: lo + self.batch_size]
-            out[idx] = self._encode([texts[i] for i in idx], self.code_max_length, self.code_precision)
+        by_chars = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="embed")
+        in_flight: deque[tuple[list[int], Future[np.ndarray]]] = deque()
+        done = 0
+
+        def collect() -> None:
+            nonlocal done
+            idx, future = in_flight.popleft()
+            out[idx] = future.result()
+            done += len(idx)
             if progress is not None:
-                progress(min(lo + self.batch_size, len(order)), len(order))
+                progress(done, len(texts))
+
+        torch.set_num_threads(1)
+        try:
+            for group in _slices(by_chars, TOKENIZE_GROUP):
+                # Sorting by characters only roughly sorts by word pieces: sort each tokenized group again.
+                tokens = self._tokenize([texts[i] for i in group], self.code_max_length)
+                lengths = [len(ids) for ids in tokens["input_ids"]]
+                for rows in _slices(sorted(range(len(group)), key=lengths.__getitem__), self.batch_size):
+                    batch = _pad(tokens, rows, self._tokenizer.pad_token_id or 0)
+                    idx = [group[r] for r in rows]
+                    in_flight.append((idx, pool.submit(self._forward, model, batch)))
+                    while len(in_flight) > 2 * workers:  # bounded: memory stays a few batches
+                        collect()
+            while in_flight:
+                collect()
+        finally:
+            pool.shutdown(cancel_futures=True)  # a progress callback may stop the pass
+            torch.set_num_threads(workers)
         return out
+
+
+TOKENIZE_GROUP = 1024  # texts tokenized at once: word-piece lists of a whole repository would take GBs
+
+
+def _slices(items: list[int], size: int) -> Iterator[list[int]]:
+    for lo in range(0, len(items), size):
+        yield items[lo: lo + size]
+
+
+def _pad(tokens: Any, rows: list[int], pad_id: int) -> dict[str, Any]:
+    """Right-padded tensors of the given rows of an unpadded tokenizer output."""
+    import torch
+
+    width = max(len(tokens["input_ids"][r]) for r in rows)
+    batch = {}
+    for key, values in tokens.items():
+        arr = np.full((len(rows), width), pad_id if key == "input_ids" else 0, dtype=np.int64)
+        for j, r in enumerate(rows):
+            arr[j, : len(values[r])] = values[r]
+        batch[key] = torch.from_numpy(arr)
+    return batch
 
 
 _NATIVE_BF16: bool | None = None

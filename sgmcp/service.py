@@ -68,8 +68,6 @@ class SearchService:
         or a second, so as not to slow it."""
         if self._from_cache:
             self._answered.wait(1.0)
-        if self.watcher is not None:
-            self.watcher.start()
         try:
             if self.engine.store.last_commit() is not None:
                 self.engine.refresh()
@@ -78,10 +76,12 @@ class SearchService:
                 self._save_start_cache()
         except Exception:
             log.debug("index warm-up failed", exc_info=True)
-        try:
-            import torch
+        import torch
 
-            torch.set_num_threads(1)
+        torch.set_num_threads(1)  # before the watcher starts: it embeds on one forward pass per torch thread
+        if self.watcher is not None:
+            self.watcher.start()
+        try:
             self.encoder.embed_queries(["warm up"])
         except Exception:  # the first real query reports the problem
             log.debug("encoder warm-up failed", exc_info=True)

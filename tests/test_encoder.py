@@ -122,3 +122,62 @@ def test_voyage_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("VOYAGE_API_KEY", raising=False)
     with pytest.raises(EncoderError, match="VOYAGE_API_KEY"):
         load_encoder("voyage:voyage-code-3")
+
+
+@pytest.mark.integration
+def test_code_batches_run_side_by_side_in_input_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """embed_code's parallel, length-sorted batches give each text its own vector (the one it gets alone),
+    report progress up to the total, and leave torch's thread count as it was, even when stopped."""
+    import torch
+
+    monkeypatch.setattr(encoder_module, "TOKENIZE_GROUP", 16)  # several tokenizer groups, several batches each
+    # Spaces add characters but no word pieces, so the character order is not the word-piece order.
+    texts = [f"def f{i}(x):" + " " * (97 * i % 200) + f"\n    return x * {i}\n" + "    y += 1\n" * (i % 13)
+             for i in range(70)]
+    enc = load_encoder("base")
+    enc.code_precision, enc.batch_size = "bf16", 4
+    seen: list[tuple[int, int]] = []
+    torch.set_num_threads(2)
+    vectors = enc.embed_code(texts, progress=lambda done, total: seen.append((done, total)))
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)  # (two threads for one short text at a time are slow on a busy machine)
+    alone = np.stack([enc._encode([t], enc.code_max_length, "bf16")[0] for t in texts])
+    assert np.all(np.sum(alone * vectors, axis=1) > 0.9999)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and seen[-1] == (70, 70)
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    torch.set_num_threads(2)
+    with pytest.raises(KeyboardInterrupt):
+        enc.embed_code(texts, progress=stop)
+    assert torch.get_num_threads() == 2
+
+
+def test_fused_linear_layers_compute_what_the_model_did() -> None:
+    """A small random BERT in bf16: the same outputs with oneDNN's fused linear (+GELU) layers."""
+    import copy
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from indexer.fused import FusedLinear, fuse_linear_layers, fused_kernel_available
+
+    if not fused_kernel_available():
+        pytest.skip("this torch has no oneDNN linear kernel")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    model = BertModel(config).eval().to(torch.bfloat16)
+    fused = fuse_linear_layers(copy.deepcopy(model))
+    assert isinstance(fused.encoder.layer[0].intermediate.dense, FusedLinear)
+    assert fused.encoder.layer[0].intermediate.dense.activation == "gelu"
+    assert not any(isinstance(m, torch.nn.Linear) for m in fused.modules())
+    ids = torch.randint(0, 100, (3, 20))
+    mask = torch.ones_like(ids)
+    mask[1, 12:] = 0
+    with torch.inference_mode():
+        want = model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+        got = fused(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+    cos = torch.nn.functional.cosine_similarity(want.reshape(-1, 32), got.reshape(-1, 32), dim=-1)
+    assert float(cos.min()) > 0.999
