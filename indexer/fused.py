@@ -8,7 +8,6 @@ uses). Measured in docs/benchmarks.md; the vectors agree with the unfused model'
 
 from __future__ import annotations
 
-
 import torch
 
 _linear = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -107,6 +108,8 @@ class Graph:
         self._refs_by_name: dict[str, list[int]] = defaultdict(list)
         self._refs_by_enclosing: dict[str, list[int]] = defaultdict(list)
         self._refs_by_path: dict[str, list[int]] = defaultdict(list)
+        self._refs_indexed = 0  # rows in the three indexes above: built on first use (a server's first
+        self._refs_lock = threading.Lock()  # answer is usually a definition, and they cost ~0.1 s per 50k rows)
         self.files: dict[str, str] = {}
         self._import_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._load(snapshot, None)
@@ -123,6 +126,7 @@ class Graph:
         where = None
         if paths is not None:
             where = path_in(paths)
+            self._index_refs()
             for path in paths:
                 for sym_id in self._by_path.pop(path, []):
                     sym = self.symbols.pop(sym_id, None)
@@ -150,15 +154,9 @@ class Graph:
         if self._by_word is not None:  # a patch: index the new names (a name left with no symbol is harmless)
             self._index_words(sym_name.lower() for sym_name in cols["name"])
 
-        cols = read["refs"]
-        base = len(self._refs.get("name", ()))
-        for key, values in cols.items():
-            self._refs.setdefault(key, []).extend(values)
-        for i, (name, enc, path) in enumerate(zip(cols["name"], cols["enclosing_id"], cols["path"]), base):
-            self._refs_by_name[name.lower()].append(i)
-            self._refs_by_path[path].append(i)
-            if enc:
-                self._refs_by_enclosing[enc].append(i)
+        with self._refs_lock:
+            for key, values in read["refs"].items():
+                self._refs.setdefault(key, []).extend(values)
 
         files = read["files"]
         self.files.update(zip(files["path"], files["language"]))
@@ -255,17 +253,33 @@ class Graph:
         return best
 
     # ---- references ----------------------------------------------------------------------
+    def _index_refs(self) -> None:
+        """Index the reference rows not indexed yet, by name, enclosing definition and path."""
+        if self._refs_indexed == len(self._refs.get("name", ())):
+            return
+        with self._refs_lock:
+            cols, start = self._refs, self._refs_indexed
+            for i, (name, enc, path) in enumerate(zip(cols["name"][start:], cols["enclosing_id"][start:],
+                                                      cols["path"][start:]), start):
+                self._refs_by_name[name.lower()].append(i)
+                self._refs_by_path[path].append(i)
+                if enc:
+                    self._refs_by_enclosing[enc].append(i)
+            self._refs_indexed = len(cols["name"])
+
     def _ref(self, i: int) -> Ref:
         c = self._refs
         return Ref(c["name"][i], c["kind"][i], c["path"][i], c["line"][i], c["col"][i], c["enclosing_id"][i])
 
     def references(self, name: str) -> list[Ref]:
+        self._index_refs()
         return [self._ref(i) for i in self._refs_by_name.get(name.lower(), []) if i not in self._dead]
 
     def callers(self, name: str) -> list[tuple[Ref, Symbol | None]]:
         return [(r, self.symbols.get(r.enclosing_id)) for r in self.references(name) if r.kind == "call"]
 
     def callees(self, symbol_id: str) -> list[Ref]:
+        self._index_refs()
         return [self._ref(i) for i in self._refs_by_enclosing.get(symbol_id, [])
                 if self._refs["kind"][i] == "call" and i not in self._dead]
 
