@@ -143,6 +143,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         encoder = load_encoder(args.model)
     s = index_repository(args.path, args.index_dir, encoder=encoder, max_file_bytes=args.max_file_bytes,
                          progress=_progress_bar())
+    _save_start_copy(args.path, s.index_dir)
     if args.json:
         from dataclasses import asdict
 
@@ -168,6 +169,17 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"  embedded {s.embedded} chunks")
     print(f"  {s.seconds:.2f} s")
     return 0
+
+
+def _save_start_copy(root: str, index_dir: str) -> None:
+    """The graph's start-up copy, so that the first ``sgmcp serve`` on this index answers within a second
+    (a server writes it too, once warm). Only an optimisation: a failure is noted and ignored."""
+    from .engine import Engine
+
+    try:
+        Engine(root, index_dir).save_start_cache()
+    except Exception as err:
+        print(f"note: no start-up copy written ({type(err).__name__}: {err})", file=sys.stderr)
 
 
 def cmd_index_many(args: argparse.Namespace) -> int:

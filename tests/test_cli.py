@@ -38,6 +38,14 @@ def test_index_summary_is_readable(repo: Path) -> None:
     assert "unchanged" in out and "skipped" in out
 
 
+def test_index_leaves_a_start_up_copy(repo: Path) -> None:
+    """`sgmcp index` writes the graph's start-up copy, so the first server on the index starts fast."""
+    from sgmcp import startcache
+
+    loaded = startcache.load(str(repo / ".sgmcp"))
+    assert loaded is not None and loaded[0].by_name("slugify")
+
+
 def test_definition_json(repo: Path) -> None:
     data = json.loads(sgmcp("definition", str(repo), "NoteStore::save", "--json").stdout)
     assert data["intent"] == "find_definition"
