@@ -1,7 +1,7 @@
 """The code encoder: one interface for the indexer, the server and the trainer.
 
-The only module that touches torch/transformers/peft, and only when an encoder is first used, so that
-importing the indexer (and starting the server) stays fast.
+The only module that touches torch/transformers/peft (with :mod:`indexer.fused`, which it imports with torch),
+and only when an encoder is first used, so that importing the indexer (and starting the server) stays fast.
 """
 
 from __future__ import annotations
@@ -205,9 +205,10 @@ class TransformerEncoder:
         return out
 
     def embed_code(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Batches of similar length (padding is the main waste on CPU), run side by side on one single-threaded
-        forward pass per torch thread: on 2 cores that gives 1.5x the chunks per CPU second of one two-threaded
-        pass, and 2.6x when other work shares the cores (intra-op threads wait for each other at every op)."""
+        """Batches of similar length (padding is the main waste on CPU), run side by side, one single-threaded
+        forward pass per torch thread: on 2 cores, 1.5x the chunks per CPU second of one two-threaded pass, and
+        2.4x the wall-clock rate when other work shares the cores (intra-op threads wait for each other at every
+        op). Measured in docs/benchmarks.md (``python -m evals.bench_encoder``)."""
         import torch
 
         model = self._load(self.code_precision)
