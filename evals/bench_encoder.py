@@ -13,7 +13,7 @@ on a shared machine only ever slow a run down. Queries are embedded one at a tim
 torch threads (1, as the server does); p50/p90 over all of them, best run of ``--repeat``.
 
 Each ``--setting NAME:VAR=VALUE,...`` sets environment variables (``SGMCP_CODE_PRECISION``,
-``SGMCP_QUERY_PRECISION``, ``SGMCP_CODE_MAX_LENGTH``, ``SGMCP_INT8``) for one encoder loaded with
+``SGMCP_QUERY_PRECISION``, ``SGMCP_CODE_MAX_LENGTH``) for one encoder loaded with
 ``load_encoder(--model)``; the first setting is the reference for the cosine agreement columns (mean / min
 cosine between that setting's vectors and the reference's, code and queries). The load average is recorded
 with every figure. Reserved projects (SWE-bench repositories, httpx, flask, ...) must not be used here.

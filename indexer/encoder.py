@@ -44,7 +44,6 @@ EMBED_CHARS = 2000  # enough for 256 word pieces; the tokenizer truncates the re
 DEFAULT_CODE_MAX_LENGTH = 256
 DEFAULT_CODE_PRECISION = "auto"
 DEFAULT_QUERY_PRECISION = "auto"
-DEFAULT_INT8 = False  # SGMCP_INT8=1: int8 for code and queries alike (the older switch)
 PRECISIONS = ("fp32", "bf16", "int8")
 QUERY_CACHE_SIZE = 1024  # query texts whose vectors are kept
 
@@ -80,12 +79,11 @@ def base_model_dir() -> Path:
 class TransformerEncoder:
     """A transformers model directory (plus an optional peft adapter), mean-pooled and normalised.
 
-    ``code_precision`` / ``query_precision``: ``fp32``, ``bf16``, ``int8`` or ``auto`` (see the defaults above);
-    ``int8=True`` is the older switch for int8 on both sides."""
+    ``code_precision`` / ``query_precision``: ``fp32``, ``bf16``, ``int8`` or ``auto`` (see the defaults above)."""
 
     def __init__(self, model_dir: str | os.PathLike[str], *, adapter_dir: str | os.PathLike[str] | None = None,
                  name: str | None = None, max_length: int = 256, batch_size: int = 32,
-                 code_max_length: int | None = None, int8: bool = False, code_precision: str = "fp32",
+                 code_max_length: int | None = None, code_precision: str = "fp32",
                  query_precision: str | None = None) -> None:
         self.model_dir = Path(model_dir)
         self.adapter_dir = Path(adapter_dir) if adapter_dir else None
@@ -98,8 +96,6 @@ class TransformerEncoder:
             self.name += "+" + _file_digest(self.adapter_dir / "adapter_model.safetensors")[:12]
         # Speed settings change the vectors, so they are part of the name (and of the index's identity).
         self.code_max_length = min(code_max_length or self.max_length, self.max_length)
-        if int8:
-            code_precision = query_precision = "int8"
         self.code_precision = resolve_precision(code_precision)
         self.query_precision = resolve_precision(query_precision or self.code_precision)
         if self.code_max_length != self.max_length:
@@ -303,9 +299,8 @@ def _file_digest(path: Path) -> str:
 
 def _speed() -> dict[str, Any]:
     """Encoding speed settings: $SGMCP_CODE_MAX_LENGTH (word pieces kept per chunk), $SGMCP_CODE_PRECISION and
-    $SGMCP_QUERY_PRECISION (fp32 | bf16 | int8 | auto), and $SGMCP_INT8=1 (int8 on both sides)."""
+    $SGMCP_QUERY_PRECISION (fp32 | bf16 | int8 | auto)."""
     return {"code_max_length": int(os.environ.get("SGMCP_CODE_MAX_LENGTH") or DEFAULT_CODE_MAX_LENGTH),
-            "int8": (os.environ.get("SGMCP_INT8") or ("1" if DEFAULT_INT8 else "0")) not in ("0", "false", ""),
             "code_precision": os.environ.get("SGMCP_CODE_PRECISION") or DEFAULT_CODE_PRECISION,
             "query_precision": os.environ.get("SGMCP_QUERY_PRECISION") or DEFAULT_QUERY_PRECISION}
 

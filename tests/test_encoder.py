@@ -49,7 +49,7 @@ def test_speed_settings_name_the_vectors(monkeypatch: pytest.MonkeyPatch) -> Non
     import sys
     from pathlib import Path
 
-    for var in ("SGMCP_INT8", "SGMCP_CODE_MAX_LENGTH", "SGMCP_CODE_PRECISION", "SGMCP_QUERY_PRECISION"):
+    for var in ("SGMCP_CODE_MAX_LENGTH", "SGMCP_CODE_PRECISION", "SGMCP_QUERY_PRECISION"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(encoder_module, "_NATIVE_BF16", True)
     enc = load_encoder("base")  # the defaults: bf16 where the CPU has it natively, for code and queries
@@ -64,7 +64,7 @@ def test_speed_settings_name_the_vectors(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SGMCP_CODE_PRECISION", "bf16")
     monkeypatch.setenv("SGMCP_CODE_MAX_LENGTH", "128")
     assert load_encoder("base").name == BASE_NAME + "-code128-bf16"
-    monkeypatch.setenv("SGMCP_INT8", "1")
+    monkeypatch.setenv("SGMCP_CODE_PRECISION", "int8")  # (queries: int8 since above)
     enc = load_encoder("base")
     assert (enc.name, enc.code_precision, enc.query_precision) == (BASE_NAME + "-code128-int8pc", "int8", "int8")
     assert load_encoder("default").name.startswith(BASE_NAME + "+")
