@@ -38,7 +38,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="index (or update the index of) a repository")
     ix.add_argument("path")
     _index_options(ix)
-    ix.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
+    _max_file_bytes_option(ix)
     ix.add_argument("--no-vectors", action="store_true",
                     help="structural index only (symbols, references, BM25): fast, no semantic search")
     ix.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -57,7 +57,7 @@ def _build_parser() -> argparse.ArgumentParser:
     im.add_argument("--workers", type=int, default=None,
                     help="repositories indexed at once (local; CPUs of a local Ray instance)")
     im.add_argument("--cpus-per-task", type=int, default=1, help="CPUs per repository task (ray)")
-    im.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
+    _max_file_bytes_option(im)
     im.add_argument("--model", default=None, help="encoder for vectors: 'default', 'base' or a directory")
     im.add_argument("--no-vectors", action="store_true", help="structural index only (symbols, references, BM25)")
     im.add_argument("--json", action="store_true", help="print every result and the total as JSON")
@@ -111,6 +111,11 @@ def _index_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", default=None, help="index location (default PATH/.sgmcp, or $SGMCP_INDEX_DIR)")
     p.add_argument("--model", default=None,
                    help="encoder: 'default', 'base' (untrained) or a model/adapter directory ($SGMCP_MODEL)")
+
+
+def _max_file_bytes_option(p: argparse.ArgumentParser) -> None:
+    # indexer.discover.DEFAULT_MAX_FILE_BYTES, not imported here: the indexer package loads pyarrow
+    p.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
 
 
 def _progress_bar() -> Callable[[str, int, int], None] | None:

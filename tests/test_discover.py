@@ -177,6 +177,10 @@ def test_files_over_the_size_limit(tmp_path: Path) -> None:
     assert {f.path for f in found.files} == {"edge.py", "small.py"}
     assert found.skipped == [("big.py", "larger than 100 bytes")]
     assert DEFAULT_MAX_FILE_BYTES == 1 << 20
+    from sgmcp.cli import _build_parser  # the command line's default, written out there to import less
+
+    for command in (["index", "x"], ["index-many", "x"]):
+        assert _build_parser().parse_args(command).max_file_bytes == DEFAULT_MAX_FILE_BYTES
 
 
 def test_file_entries_carry_size_and_mtime(tmp_path: Path) -> None:
