@@ -12,7 +12,8 @@ asked through ``sgmcp.multihop.multi_hop_search(engine, q, 10, 3)`` (LLM sub-que
 and the trail. ``--heldout NAME`` runs ``multihop-NAME-*.jsonl`` over whichever corpora those files name
 (``fresh``: attrs, BurntSushi/toml, toml-rs; ``fresh2``: Jinja2, postcss, go-jmespath). ``--check-chains`` asks no question: it checks that every link of
 each record's ``chain`` (``qualname@file-suffix``) is an edge the walker follows (a callee, member, caller or
-reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links that are not.
+reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links that are not. ``--impl FILE --interleave
+dev,fresh2`` asks every question of those sets twice with both versions in turn and prints their graph times.
 """
 
 from __future__ import annotations
@@ -98,14 +99,7 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
     from sgmcp.multihop import multi_hop_search
 
     if impl:  # another version of sgmcp/multihop.py (e.g. `git show REV:sgmcp/multihop.py`, imports absolute)
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location("multihop_under_test", impl)
-        assert spec is not None and spec.loader is not None, impl
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-        multi_hop_search = module.multi_hop_search  # noqa: F811
+        multi_hop_search = _load_impl(impl)  # noqa: F811
 
     records: list[dict[str, Any]] = []
     for suite in _suites(heldout):
@@ -142,6 +136,43 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
                 for s in out.steps:
                     print("   ", s)
     return summarize(records)
+
+
+def interleave(index_root: Path, prefix: str, sets: list[str], impl: str, reps: int = 2,
+               model: str | None = None) -> dict[str, Any]:
+    """Graph time of ``sgmcp.multihop`` against ``impl`` on the same questions, asked in turn (the order
+    alternating between repetitions), so that both see the same machine load."""
+    from sgmcp.engine import Engine
+    from sgmcp.multihop import multi_hop_search
+
+    versions = {"current": multi_hop_search, "impl": _load_impl(impl)}
+    times: dict[str, list[float]] = {k: [] for k in versions}
+    for heldout in sets:
+        for suite in _suites("" if heldout == "dev" else heldout):
+            corpus = corpus_for(suite)
+            assert corpus is not None, suite
+            engine = Engine(corpus.path(CORPORA_DIR), str(index_root / f"{prefix}{corpus.dirname}"), model=model)
+            engine.semantic_search("warm up", 3)
+            for line in filter(str.strip, suite.read_text().splitlines()):
+                query = json.loads(line)["query"]
+                for r in range(reps):
+                    order = list(versions.items())
+                    for name, search in order if r % 2 == 0 else order[::-1]:
+                        times[name].append(search(engine, query, 10, 3, llm=False).graph_ms)
+    return {name: {"n": len(xs), "p50": _pct(xs, 0.5), "p95": _pct(xs, 0.95), "max": round(max(xs), 1)}
+            for name, xs in times.items()} | {"load_average": os.getloadavg()}
+
+
+def _load_impl(impl: str) -> Any:
+    """``multi_hop_search`` of another version of sgmcp/multihop.py (imports made absolute)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("multihop_under_test", impl)
+    assert spec is not None and spec.loader is not None, impl
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.multi_hop_search
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -185,8 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=None, help="one corpus")
     ap.add_argument("--impl", default=None, help="a file to take multi_hop_search from instead of sgmcp.multihop")
     ap.add_argument("--json", default=None, help="write the summary here")
+    ap.add_argument("--interleave", default=None, metavar="SETS",
+                    help="with --impl: graph time of both versions asked in turn, on e.g. dev,heldout,fresh2")
     args = ap.parse_args(argv)
     os.environ.setdefault("SGMCP_MULTIHOP_LLM", "0")
+    if args.interleave:
+        assert args.impl, "--interleave needs --impl"
+        print(json.dumps(interleave(Path(args.index_root), args.prefix, args.interleave.split(","), args.impl,
+                                    model=args.model)))
+        return 0
     if args.check_chains:
         problems = check_chains(Path(args.index_root), args.prefix, args.heldout, args.model)
         print("\n".join(problems) or "every chain link is a walker edge")
