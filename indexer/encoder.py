@@ -155,6 +155,9 @@ class TransformerEncoder:
             else:
                 model = base
             self._models[precision] = model
+            needed = {self.code_precision, self.query_precision}
+            if "fp32" not in needed and needed <= self._models.keys():
+                del self._models["fp32"]  # ~90 MB kept for nothing (reloaded if a precision change asks)
             return model
 
     def _tokenize(self, texts: Sequence[str], max_length: int, **kw: Any) -> Any:

@@ -37,6 +37,7 @@ def test_fast_precisions_agree_with_fp32() -> None:
     fast = load_encoder("base")
     fast.code_precision, fast.query_precision = "bf16", "int8"
     c16, q8 = fast.embed_code(code), fast.embed_queries(queries)
+    assert set(fast._models) == {"bf16", "int8"}  # the fp32 weights they were made from are not kept
     assert np.all(np.sum(c16 * c32, axis=1) > 0.999)
     assert np.all(np.sum(q8 * q32, axis=1) > 0.9)
     assert float(q8[0] @ c16[0]) > float(q8[0] @ c16[1]) and float(q8[1] @ c16[1]) > float(q8[1] @ c16[0])
