@@ -8,8 +8,7 @@ that enforces it", "Schema.load: which method finally runs the post_load hooks")
    anchor (``Schema.load``, ``post_load``, ``fromAjax()``) are resolved to definitions through the graph.
 2. **Hop 1, search**: hybrid search for the anchor (seeds) and, as a sub-query, for the target.
 3. **Hops 2..max_hops, follow edges** from the best nodes so far: callees (a call resolved by name,
-   preferring the same file and files it imports; never a stub declaration, and a call written without a
-   receiver never a method), callers, members of a class/type and functions
+   preferring the same file and files it imports; never a stub declaration), callers, members of a class/type and functions
    nested in a function, and references to a non-callable (a setting, a constant). Target hits that sit
    one edge away from the neighbourhood are joined to it (the search meets the walk in the middle).
 4. **Score** every reached definition against the target and the whole question (cosine of the index's
@@ -272,7 +271,6 @@ class _Walk:
         self._vectors: dict[str, np.ndarray | None] = {}
         self._imports: dict[str, set[str]] = {}
         self._calls: dict[str, set[str]] = {}
-        self._with_receiver: set[tuple[str, str]] = set()  # (caller id, name) called as `x.name(...)` somewhere
         self._lines: dict[str, list[str]] = {}
         self._thin: dict[str, bool] = {}
         self._passed: set[str] = set()
@@ -323,10 +321,6 @@ class _Walk:
         defs = _implementations([s for s in self.graph.by_name(name) if self.usable(s) and s.id != caller.id])
         defs = [s for s in defs if s.name == name] or defs
         defs = [s for s in defs if not _is_stub(s.path)] or defs  # a call runs code, never a declaration
-        if self.bare_only(caller, name) and caller.language not in _IMPLICIT_SELF:
-            # `next(it)`, `len(x)`, `Ok(v)`: written without a receiver, a call cannot reach a method
-            # (nor, in Rust / TypeScript, a type alias); builtins of the language go nowhere
-            defs = [s for s in defs if s.kind != "method" and not (s.kind == "type" and s.language in _ALIAS_LANGS)]
         if caller.container == name:  # `Email(...)` inside class Email: the imported one, not itself
             defs = [s for s in defs if not (s.path == caller.path and s.qualname == name)] or defs
         if len(defs) > 1:
@@ -361,19 +355,8 @@ class _Walk:
 
     def call_names(self, sym: Symbol) -> set[str]:
         if sym.id not in self._calls:
-            refs = self.graph.callees(sym.id)
-            self._calls[sym.id] = {r.name for r in refs}
-            lines = self._file_lines(sym.path)
-            for r in refs:  # a call site with a receiver (`x.f()`, `T::f()`) makes the name not bare
-                text = lines[r.line - 1] if 0 < r.line <= len(lines) else ""
-                if 1 < r.col <= len(text) and text[r.col - 2] in ".:>#":  # col is 1-based
-                    self._with_receiver.add((sym.id, r.name))
+            self._calls[sym.id] = {r.name for r in self.graph.callees(sym.id)}
         return self._calls[sym.id]
-
-    def bare_only(self, caller: Symbol, name: str) -> bool:
-        """Every call of ``name`` inside ``caller`` is written without a receiver (``f(x)``, not ``o.f(x)``)."""
-        self.call_names(caller)
-        return (caller.id, name) not in self._with_receiver
 
     def callees(self, sym: Symbol) -> list[Symbol]:
         return [s for name in sorted(self.call_names(sym)) for s in self.resolve_call(sym, name)]
@@ -432,14 +415,11 @@ class _Walk:
         return [s for s in self.graph.in_file(sym.path) if s.qualname == owner]
 
     # ---- code -----------------------------------------------------------------------------------
-    def _file_lines(self, path: str) -> list[str]:
-        if path not in self._lines:
-            self._lines[path] = self._read(path)
-        return self._lines[path]
-
     def code(self, sym: Symbol) -> str:
         """The definition's code without comments and docstrings."""
-        lines = self._file_lines(sym.path)[sym.start_line - 1: sym.end_line]
+        if sym.path not in self._lines:
+            self._lines[sym.path] = self._read(sym.path)
+        lines = self._lines[sym.path][sym.start_line - 1: sym.end_line]
         text = _DOCSTRING.sub("", "\n".join(lines))
         return "\n".join(x for x in text.splitlines() if x.strip() and not x.strip().startswith(_COMMENT))
 
@@ -851,9 +831,6 @@ def _is_stub(path: str) -> bool:
 
 
 _STUB_SUFFIXES = (".pyi", ".d.ts", ".d.mts", ".d.cts")
-# Languages where a call without a receiver may reach a method of the enclosing class (implicit this)
-_IMPLICIT_SELF = frozenset({"java", "cpp", "csharp", "kotlin", "swift", "ruby", "objc"})
-_ALIAS_LANGS = frozenset({"rust", "typescript", "tsx"})  # `type X = ...` is not callable
 
 
 def _dedup(items: list[str]) -> list[str]:
