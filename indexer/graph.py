@@ -108,8 +108,11 @@ class Graph:
         self._refs_by_name: dict[str, list[int]] = defaultdict(list)
         self._refs_by_enclosing: dict[str, list[int]] = defaultdict(list)
         self._refs_by_path: dict[str, list[int]] = defaultdict(list)
-        self._refs_indexed = 0  # rows in the three indexes above: built on first use (a server's first
-        self._refs_lock = threading.Lock()  # answer is usually a definition, and they cost ~0.1 s per 50k rows)
+        # Reference rows read but not yet in the columns and indexes above: converted and indexed on first use
+        # (a server's first answer is usually a definition; 50k rows cost ~0.1 s).
+        self._refs_pending: list[pa.Table] = []
+        self._lazy_lock = threading.Lock()  # builds what is built on first use: reference indexes, import edges
+        self._edges: tuple[dict[str, list[ImportEdge]], dict[str, list[ImportEdge]]] | None = None
         self.files: dict[str, str] = {}
         self._import_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._load(snapshot, None)
@@ -139,10 +142,11 @@ class Graph:
         # The four reads run side by side (LanceDB works outside the GIL): a watcher's batch is
         # patched in the time of the slowest, not the sum.
         if isinstance(snapshot, Mapping):  # tables already read as read_graph_table reads them
-            read = {name: snapshot[name].to_pydict() for name in GRAPH_READS}
+            tables = {name: snapshot[name] for name in GRAPH_READS}
         else:
             futures = {name: _pool().submit(read_graph_table, snapshot, name, where) for name in GRAPH_READS}
-            read = {name: future.result().to_pydict() for name, future in futures.items()}
+            tables = {name: future.result() for name, future in futures.items()}
+        read = {name: table.to_pydict() for name, table in tables.items() if name != "refs"}
 
         cols = read["symbols"]
         fields = list(Symbol.__dataclass_fields__)
@@ -154,35 +158,47 @@ class Graph:
         if self._by_word is not None:  # a patch: index the new names (a name left with no symbol is harmless)
             self._index_words(sym_name.lower() for sym_name in cols["name"])
 
-        with self._refs_lock:
-            for key, values in read["refs"].items():
-                self._refs.setdefault(key, []).extend(values)
+        with self._lazy_lock:
+            self._refs_pending.append(tables["refs"])
 
         files = read["files"]
         self.files.update(zip(files["path"], files["language"]))
         for row in _rows_of(read["imports"]):
             self._import_rows[row["path"]].append(row)
         if paths is None or set(self.files) != files_before:
-            # Which files exist decides where imports resolve: recompute every edge.
+            # Which files exist decides where imports resolve: every edge is recomputed, on first use.
             self._resolver = ImportResolver(self.files)
-            self.imports: dict[str, list[ImportEdge]] = defaultdict(list)
-            self._importers: dict[str, list[ImportEdge]] = defaultdict(list)
-            self._add_edges(self._import_rows)
-        else:  # the same files, new contents: only the changed files' own imports move
+            self._edges = None
+        elif self._edges is not None:  # the same files, new contents: only the changed files' own imports move
+            imports, importers = self._edges
             for path in paths:
-                for edge in self.imports.pop(path, []):
+                for edge in imports.pop(path, []):
                     if edge.resolved:
-                        self._importers[edge.resolved].remove(edge)
-            self._add_edges({p: self._import_rows.get(p, []) for p in paths})
+                        importers[edge.resolved].remove(edge)
+            self._add_edges({p: self._import_rows.get(p, []) for p in paths}, imports, importers)
 
-    def _add_edges(self, import_rows: dict[str, list[dict[str, Any]]]) -> None:
+    def _import_edges(self) -> tuple[dict[str, list[ImportEdge]], dict[str, list[ImportEdge]]]:
+        """(imports by importing file, by imported file), resolved on first use after a load."""
+        edges = self._edges
+        if edges is None:
+            with self._lazy_lock:
+                if self._edges is None:
+                    imports: dict[str, list[ImportEdge]] = defaultdict(list)
+                    importers: dict[str, list[ImportEdge]] = defaultdict(list)
+                    self._add_edges(self._import_rows, imports, importers)
+                    self._edges = imports, importers
+                edges = self._edges
+        return edges
+
+    def _add_edges(self, import_rows: dict[str, list[dict[str, Any]]], imports: dict[str, list[ImportEdge]],
+                   importers: dict[str, list[ImportEdge]]) -> None:
         for path, rows_of_path in import_rows.items():
             for row in rows_of_path:
                 edge = ImportEdge(path, row["module"], row["line"], tuple(row["names"] or ()),
                                   self._resolver.resolve(row["module"], path))
-                self.imports[path].append(edge)
+                imports[path].append(edge)
                 if edge.resolved:
-                    self._importers[edge.resolved].append(edge)
+                    importers[edge.resolved].append(edge)
 
     @property
     def needs_reload(self) -> bool:
@@ -255,17 +271,20 @@ class Graph:
     # ---- references ----------------------------------------------------------------------
     def _index_refs(self) -> None:
         """Index the reference rows not indexed yet, by name, enclosing definition and path."""
-        if self._refs_indexed == len(self._refs.get("name", ())):
+        if not self._refs_pending:
             return
-        with self._refs_lock:
-            cols, start = self._refs, self._refs_indexed
+        with self._lazy_lock:
+            cols, start = self._refs, len(self._refs.get("name", ()))
+            for table in self._refs_pending:
+                for key, values in table.to_pydict().items():
+                    cols.setdefault(key, []).extend(values)
             for i, (name, enc, path) in enumerate(zip(cols["name"][start:], cols["enclosing_id"][start:],
                                                       cols["path"][start:]), start):
                 self._refs_by_name[name.lower()].append(i)
                 self._refs_by_path[path].append(i)
                 if enc:
                     self._refs_by_enclosing[enc].append(i)
-            self._refs_indexed = len(cols["name"])
+            self._refs_pending = []  # last: other readers wait on the lock until the indexes are whole
 
     def _ref(self, i: int) -> Ref:
         c = self._refs
@@ -285,10 +304,10 @@ class Graph:
 
     # ---- imports -------------------------------------------------------------------------
     def importers(self, path: str) -> list[ImportEdge]:
-        return self._importers.get(path, [])
+        return self._import_edges()[1].get(path, [])
 
     def imported_by(self, path: str) -> list[ImportEdge]:
-        return self.imports.get(path, [])
+        return self._import_edges()[0].get(path, [])
 
 
 def _rows_of(columns: dict[str, list]) -> list[dict[str, Any]]:

@@ -72,7 +72,8 @@ def load(index_uri: str) -> tuple[Graph, CachedIndex] | None:
         meta = json.loads((folder / POINTER).read_text())
         if (meta.get("format"), meta.get("schema_version"), meta.get("key")) != (FORMAT, SCHEMA_VERSION, key):
             return None
-        tables = {name: pa.ipc.open_file(folder / file).read_all() for name, file in meta["files"].items()}
+        tables = {name: pa.ipc.open_file(pa.memory_map(str(folder / file))).read_all()  # zero-copy
+                  for name, file in meta["files"].items()}
         graph = Graph(tables)
         return graph, CachedIndex(seq=meta["seq"], encoder=meta["encoder"], created=meta["created"],
                                   chunks=meta["chunks"], key=key)
