@@ -230,6 +230,18 @@ class Graph:
                 out.append(sym)
         return out
 
+    def build_lazy_parts(self) -> None:
+        """Build now what is otherwise built on first use (the name-word index, the reference indexes, the
+        import edges): a server does this after its first answer, so that later ones do not wait."""
+        self._word_index()
+        self._index_refs()
+        self._import_edges()
+
+    def _word_index(self) -> None:
+        if self._by_word is None:
+            self._by_word = defaultdict(set)
+            self._index_words(self._by_name)
+
     def _index_words(self, names: Iterable[str]) -> None:
         assert self._by_word is not None
         for name in names:
@@ -241,9 +253,7 @@ class Graph:
     def name_matches(self, query: str, limit: int = 50) -> list[tuple[Symbol, float]]:
         """Definitions whose split name shares words with ``query``: "html table rows" finds
         ``table_to_html_rows``. Score = share of the name's words matched x share of the query's."""
-        if self._by_word is None:
-            self._by_word = defaultdict(set)
-            self._index_words(self._by_name)
+        self._word_index()
         words = {_stem(w) for w in split_identifier(query) if len(w) > 1}
         if not words:
             return []

@@ -972,15 +972,16 @@ def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool, bool
     graph = walk.graph
     out: dict[str, tuple[Symbol, bool, bool]] = {}
     for ident in plan.identifiers:
-        last = re.split(r"::|\.|#|->", ident)[-1]
+        parts = re.split(r"::|\.|#|->", ident)
+        last = parts[-1]
         defs = [s for s in graph.definitions(ident) if walk.usable(s)]
         # `attrs.define` found only in the package's stub: the code it declares
         defs = _implementations(defs + [c for s in defs if _is_stub(s.path) for c in graph.by_name(s.name)
                                         if c.qualname == s.qualname and walk.usable(c)])
         if not defs and last != ident:  # `Itertools::diff_with` is the free function `diff_with`,
-            owner = re.split(r"::|\.|#|->", ident)[-2]  # but `attrs.evolve` is not `Attribute.evolve`
+            # but `attrs.evolve` is not `Attribute.evolve`
             defs = _implementations([s for s in graph.by_name(last) if walk.usable(s)
-                                     and (not s.container or s.container == owner)])
+                                     and (not s.container or s.container == parts[-2])])
             defs = defs if len(defs) <= 3 else []
         defs = [s for s in defs if s.name == last] or defs  # `Router.Walk` names Walk, not walk
         if 0 < len(defs) <= MAX_PER_NAME:

@@ -71,9 +71,7 @@ class SearchService:
         try:
             if self.engine.store.last_commit() is not None:
                 self.engine.refresh()
-                self.engine.graph.name_matches("warm up")  # builds the graph and its word index
-                self.engine.graph.references("warm up")  # its reference indexes and import edges
-                self.engine.graph.importers("warm up")
+                self.engine.graph.build_lazy_parts()
                 self.engine.chunks  # noqa: B018
                 self._save_start_cache()
         except Exception:
