@@ -85,6 +85,15 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("go-jmespath", "0.4.0", "go", "debian", "golang-github-jmespath-go-jmespath-dev=0.4.0-2",
            keep=("usr/share/gocode/src/github.com/jmespath/go-jmespath",),
            upstream="github.com/jmespath/go-jmespath 0.4.0 (JMESPath for Go), Debian golang-github-jmespath-go-jmespath-dev 0.4.0-2"),
+    # Corpora of the third fresh multi-hop set (fresh3): written before any measurement on them.
+    Corpus("click", "8.1.8", "python", "pypi", "click", keep=("src", "tests"),
+           upstream="click 8.1.8 (command-line interfaces), PyPI sdist"),
+    Corpus("commander", "12.1.0", "javascript", "npm", "commander",
+           keep=("lib", "index.js", "package.json", "Readme.md"),
+           upstream="commander 12.1.0 (command-line interfaces for Node.js), npm package, JavaScript sources"),
+    Corpus("mapstructure", "1.5.0", "go", "debian", "golang-github-mitchellh-mapstructure-dev=1.5.0-2",
+           keep=("usr/share/gocode/src/github.com/mitchellh/mapstructure",),
+           upstream="github.com/mitchellh/mapstructure 1.5.0 (maps to Go structs), Debian golang-github-mitchellh-mapstructure-dev 1.5.0-2"),
 )}
 
 

@@ -2,7 +2,7 @@
 graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
 
     python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--baseline]
-        [--heldout [heldout|heldout2|fresh|fresh2]] [--json FILE] [--misses] [--check-chains]
+        [--heldout [heldout|heldout2|fresh|fresh2|fresh3]] [--json FILE] [--misses] [--check-chains]
 
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
 (built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
@@ -10,7 +10,8 @@ asked through ``sgmcp.multihop.multi_hop_search(engine, q, 10, 3)`` (LLM sub-que
 ``evals.suite.hits``: success@1 is a gold location at rank 1 (the suite runner's P@1 for ``multi_hop``).
 ``--baseline`` also asks ``engine.semantic_search(q, 10)``. ``--misses`` prints, for each miss, the top three
 and the trail. ``--heldout NAME`` runs ``multihop-NAME-*.jsonl`` over whichever corpora those files name
-(``fresh``: attrs, BurntSushi/toml, toml-rs; ``fresh2``: Jinja2, postcss, go-jmespath). ``--check-chains`` asks no question: it checks that every link of
+(``fresh``: attrs, BurntSushi/toml, toml-rs; ``fresh2``: Jinja2, postcss, go-jmespath; ``fresh3``: click, commander,
+mapstructure). ``--check-chains`` asks no question: it checks that every link of
 each record's ``chain`` (``qualname@file-suffix``) is an edge the walker follows (a callee, member, caller or
 reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links that are not. ``--impl FILE --interleave
 dev,fresh2`` asks every question of those sets twice with both versions in turn and prints their graph times.
@@ -50,7 +51,7 @@ def _suites(heldout: str) -> list[Path]:
         return [SUITES_DIR / f"multihop-{name}.jsonl" for name in MAIN]
     prefix = f"multihop-{heldout}-"
     return sorted(p for p in SUITES_DIR.glob(prefix + "*.jsonl")
-                  if p.stem[len(prefix):].split("-")[0] not in ("heldout", "heldout2", "fresh", "fresh2"))
+                  if p.stem[len(prefix):].split("-")[0] not in ("heldout", "heldout2", "fresh", "fresh2", "fresh3"))
 
 
 def _corpus_name(suite: Path, heldout: str) -> str:
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prefix", default="ad-", help="index folder prefix (INDEX_ROOT/PREFIX<corpus>-<version>)")
     ap.add_argument("--model", default=None, help="encoder the index was built with (default: the shipped one)")
     ap.add_argument("--heldout", nargs="?", const="heldout", default="",
-                    help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2 / fresh / fresh2")
+                    help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2 / fresh / fresh2"
+                    " / fresh3")
     ap.add_argument("--check-chains", action="store_true", help="check the chains' links are walker edges, ask nothing")
     ap.add_argument("--baseline", action="store_true", help="also semantic_search")
     ap.add_argument("--misses", action="store_true", help="print each miss with its trail")
