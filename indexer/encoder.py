@@ -135,6 +135,8 @@ class TransformerEncoder:
                     with warnings.catch_warnings():  # peft calls a deprecated transformers helper
                         warnings.simplefilter("ignore", FutureWarning)
                         model = PeftModel.from_pretrained(model, self.adapter_dir).merge_and_unload()
+                if getattr(model, "pooler", None) is not None:
+                    model.pooler = None  # a BERT pooler's output is never used here: one layer per batch saved
                 model.eval()
                 self._tokenizer, self._models["fp32"] = tokenizer, model
             base = self._models["fp32"]
