@@ -67,7 +67,8 @@ class Watcher:
                  encoder: "Encoder | None" = None, debounce: float = 0.15, max_delay: float = 1.0,
                  quick_debounce: float = 0.05, idle_maintain: float = 2.0,
                  reconcile_every: float = 600.0, reconcile_first: bool = True,
-                 on_batch: Callable[[IndexSummary], None] | None = None) -> None:
+                 on_batch: Callable[[IndexSummary], None] | None = None,
+                 on_commit: Callable[[], None] | None = None) -> None:
         self.root = Path(root).resolve()
         self.index_dir = index_dir or default_index_dir(self.root)
         self.encoder = encoder
@@ -75,6 +76,7 @@ class Watcher:
         self.quick_debounce, self.idle_maintain = min(quick_debounce, debounce), idle_maintain
         self._maintain_after: float | None = None  # when compaction may run, if it was put off
         self.on_batch = on_batch
+        self.on_commit = on_commit  # after a batch or a compaction landed: readers may reload meanwhile
         self._full_pending = reconcile_first  # files changed while nobody watched are found by a full pass
         self._pending: dict[str, float] = {}  # path -> first seen
         self._last_event = 0.0
@@ -207,6 +209,7 @@ class Watcher:
                 self._last_error = ""
                 if self.on_batch is not None:
                     self.on_batch(summary)
+                self._committed()
             except _Stopped:  # nothing was written: the next start's full pass redoes it
                 return
             except Exception as err:  # keep watching; retry these paths with the next batch
@@ -227,9 +230,19 @@ class Watcher:
     def _maintain(self) -> None:
         """Compaction put off by the batches (a no-op unless it is due); events wait meanwhile."""
         try:
-            maintain_index(self.root, self.index_dir, encoder=self.encoder)
+            compacted = maintain_index(self.root, self.index_dir, encoder=self.encoder)
         except Exception as err:  # the next batch or full pass tries again
             log.warning("compacting the index failed: %s", err)
+            return
+        if compacted:
+            self._committed()
+
+    def _committed(self) -> None:
+        if self.on_commit is not None:
+            try:
+                self.on_commit()
+            except Exception:  # a reader's reload is its own business: the index itself is written
+                log.debug("on_commit failed", exc_info=True)
 
 
 class _Handler(FileSystemEventHandler):

@@ -39,7 +39,7 @@ class SearchService:
         self._from_cache = self.engine.start_from_cache()  # startcache.load never raises
         if watch:  # started by the warm-up; until then its first full pass shows as pending
             self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
-                                   reconcile_first=True)
+                                   reconcile_first=True, on_commit=self._reload)
         threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
 
     @property
@@ -85,6 +85,13 @@ class SearchService:
             self.encoder.embed_queries(["warm up"])
         except Exception:  # the first real query reports the problem
             log.debug("encoder warm-up failed", exc_info=True)
+
+    def _reload(self) -> None:
+        """After the watcher's commit, in its thread: the next query finds the new commit's graph and chunk
+        cache built, rather than building them itself (the cache alone is ~0.4 s at 120k chunks)."""
+        if self.engine.refresh():
+            self.engine.graph  # noqa: B018
+            self.engine.chunks  # noqa: B018
 
     def state(self) -> IndexState:
         watch = self.watcher.state() if self.watcher is not None else None
