@@ -359,7 +359,8 @@ def ensure_index(repo: str | Path, *, index_dir: str | None = None, model: str |
                  vectors: bool = True, log=print) -> dict[str, Any]:
     """Bring the repository's index up to date (incremental: an index that is current costs a quick
     re-scan). Without vectors an existing index is used as it is, so a vector index is never downgraded."""
-    from indexer.pipeline import default_index_dir, index_repository
+    from indexer.pipeline import index_repository
+    from indexer.store import default_index_dir
 
     where = Path(index_dir or default_index_dir(repo))
     started = time.perf_counter()

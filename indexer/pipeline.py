@@ -16,7 +16,7 @@ from .hashing import content_hash
 from .identifiers import split_text
 from .model import Chunk, ParsedFile
 from .parser import parse_file
-from .store import DEFAULT_DIM, SCHEMA_VERSION, Batch, IndexStore, path_in, sql_string
+from .store import DEFAULT_DIM, SCHEMA_VERSION, Batch, IndexStore, default_index_dir, path_in, sql_string
 from .lock import WriterLock
 
 if TYPE_CHECKING:
@@ -45,10 +45,6 @@ class IndexSummary:
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def default_index_dir(root: str | os.PathLike[str]) -> str:
-    return os.environ.get("SGMCP_INDEX_DIR") or str(Path(root).resolve() / ".sgmcp")
 
 
 @dataclass(slots=True)

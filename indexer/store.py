@@ -102,6 +102,11 @@ def path_in(paths: Iterable[str]) -> str:
     return f"path IN ({listed})" if listed else "false"
 
 
+def default_index_dir(root: str | os.PathLike[str]) -> str:
+    """Where a repository's index lives unless told: ``$SGMCP_INDEX_DIR``, else ``ROOT/.sgmcp``."""
+    return os.environ.get("SGMCP_INDEX_DIR") or str(Path(root).resolve() / ".sgmcp")
+
+
 def _is_local(uri: str) -> bool:
     return "://" not in uri
 

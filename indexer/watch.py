@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .pipeline import IndexSummary, default_index_dir, index_repository, maintain_index
+from .pipeline import IndexSummary, index_repository, maintain_index
+from .store import default_index_dir
 
 if TYPE_CHECKING:
     from .encoder import Encoder

@@ -17,8 +17,7 @@ import numpy as np
 from indexer.encoder import Encoder, load_encoder
 from indexer.graph import Graph, Symbol
 from indexer.identifiers import split_text
-from indexer.pipeline import default_index_dir
-from indexer.store import IndexStore, Snapshot
+from indexer.store import IndexStore, Snapshot, default_index_dir
 
 from . import startcache
 from .chunkcache import IN_MEMORY_MAX_ROWS, ChunkCache, side_pool

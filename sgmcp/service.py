@@ -9,14 +9,15 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable
-
-from indexer.watch import Watcher
+from typing import TYPE_CHECKING, Callable
 
 from .context import AgentContext, apply_context
 from .engine import DEFAULT_MAX_TOKENS, Engine, QueryError
 from .models import IndexState, Result, SearchResponse
 from .rerank import LLMReranker
+
+if TYPE_CHECKING:
+    from indexer.watch import Watcher
 
 log = logging.getLogger("sgmcp")
 SEEN_PER_CLIENT = 200
@@ -29,7 +30,10 @@ class SearchService:
 
         self.encoder = load_encoder(model)  # cheap: weights load on first use
         self.engine = Engine(root, index_dir, encoder=self.encoder)
-        self.watcher: Watcher | None = None
+        self.watcher: Watcher | None = None  # made and started by the warm-up (the indexing code loads then)
+        self._watch = watch
+        self._watch_lock = threading.Lock()  # close() may come while the warm-up starts the watcher
+        self._closed = False
         self.rerank_by_default = os.environ.get("SGMCP_RERANK", "0") not in ("0", "", "false")
         self._reranker: LLMReranker | None = None
         self._seen: OrderedDict[str, set[tuple[str, int]]] = OrderedDict()
@@ -37,9 +41,6 @@ class SearchService:
         self._save_lock = threading.Lock()
         # Symbol queries answer from the start-up copy at once; the index opens meanwhile.
         self._from_cache = self.engine.start_from_cache()  # startcache.load never raises
-        if watch:  # started by the warm-up; until then its first full pass shows as pending
-            self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
-                                   reconcile_first=True, on_commit=self._reload)
         threading.Thread(target=self._warm_up, name="sgmcp-warm-up", daemon=True).start()
 
     @property
@@ -49,6 +50,8 @@ class SearchService:
         return self._reranker
 
     def close(self) -> None:
+        with self._watch_lock:
+            self._closed = True
         if self.watcher is not None:
             self.watcher.stop()
         self._save_start_cache()  # the watcher may have moved the index on: the next start is fast too
@@ -79,8 +82,13 @@ class SearchService:
         import torch
 
         torch.set_num_threads(1)  # before the watcher starts: it embeds on one forward pass per torch thread
-        if self.watcher is not None:
-            self.watcher.start()
+        if self._watch:
+            from indexer.watch import Watcher
+
+            with self._watch_lock:
+                if not self._closed:
+                    self.watcher = Watcher(self.engine.root, self.engine.index_uri, encoder=self.encoder,
+                                           reconcile_first=True, on_commit=self._reload).start()
         try:
             self.encoder.embed_queries(["warm up"])
         except Exception:  # the first real query reports the problem
@@ -95,24 +103,27 @@ class SearchService:
 
     def state(self) -> IndexState:
         watch = self.watcher.state() if self.watcher is not None else None
+        # A watcher the warm-up has not started yet still owes its first full pass.
+        pending = watch.pending if watch is not None else int(self._watch and not self._closed)
+        applying = watch is not None and watch.applying
+        last_error = watch.last_error if watch is not None else ""
         state = self.engine.cached_state()  # answering from the start-up copy while the index opens
         if state is None:
             if self.engine.store.last_commit() is None:
-                building = watch is not None and (watch.applying or watch.pending > 0)
+                building = applying or pending > 0
                 return IndexState(state="building" if building else "missing",
-                                  note=(watch.last_error if watch and watch.last_error else
-                                        "the first index is being built; try again shortly" if building else
-                                        "no index: run `sgmcp index`"))
+                                  note=(last_error or ("the first index is being built; try again shortly"
+                                                       if building else "no index: run `sgmcp index`")))
             self.engine.refresh()
             state = self.engine.state()
-        if watch is not None:
-            state.pending = watch.pending
-            state.lag_seconds = watch.oldest_pending_s
-            if watch.pending or watch.applying:
+        if self._watch:
+            state.pending = pending
+            state.lag_seconds = watch.oldest_pending_s if watch is not None else 0.0
+            if pending or applying:
                 state.state = "stale"
                 state.note = "changes are being applied; answers come from the last commit"
-            if watch.last_error:
-                state.note = f"last update failed: {watch.last_error}"
+            if last_error:
+                state.note = f"last update failed: {last_error}"
         return state
 
     # ---- answering -----------------------------------------------------------------------

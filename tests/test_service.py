@@ -30,8 +30,7 @@ def test_the_watchers_commit_is_loaded_before_the_next_query(tmp_path: Path) -> 
     index_repository(root, ix)
     service = SearchService(root, ix, watch=True)
     try:
-        assert service.watcher is not None
-        assert _until(lambda: service.watcher._thread.ident is not None)  # started by the warm-up
+        assert _until(lambda: service.watcher is not None)  # made and started by the warm-up
         assert service.watcher.wait_idle()
         (root / "pkg" / "b.py").write_text("def beta():\n    return 2\n")
         store = IndexStore(ix)
