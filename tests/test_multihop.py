@@ -258,3 +258,46 @@ def test_llm_symbols_must_exist(engine: Engine, fake: FakeMessages) -> None:
 ])
 def test_parse_plan_is_strict(text: str, expected) -> None:
     assert parse_plan(text) == expected
+
+
+# ---- the ranker experiment's copy of the scoring (evals/train_multihop_ranker.py) ------------------
+
+
+RESCORED = [ENFORCER, "NoteStore.save: which function finally rotates the activity log",
+            "which function finally renders the markdown table that the publish command writes",
+            "NoteStore._record: which function rotates the log once it outgrows max_log_bytes",
+            "NoteStore.save: which NoteStore method appends a line to the activity log"]
+
+
+@pytest.mark.parametrize("question", RESCORED)
+def test_ranker_trainer_rescores_a_walk_as_score_all_does(engine: Engine, question: str) -> None:
+    """The trainer's features, hand-set weights and copy of the two passes give score_all's order: what
+    it learns and scores is the tool's ranking, and the copy has not drifted from the code."""
+    from evals import train_multihop_ranker as trainer
+
+    out = multi_hop_search(engine, question, llm=False)
+    q = trainer.question_record(engine, question, [{"path": out.results[0].path, "symbol": out.results[0].symbol}])
+    names = trainer.vocabulary([q])
+    [(X, labels)] = trainer.matrices([q], names)
+    scores = dict(zip(q["ids"], X @ trainer.hand_weights(names, vectors=q["vectors"])))
+    trainer.pass_down(scores, q["forward"], q["nested"])
+    order = sorted(scores, key=lambda i: -scores[i])
+    assert order[: len(q["hand_order"])] == q["hand_order"]
+    assert labels[q["ids"].index(order[0])] and q["tool_rank"] == 1
+
+
+def test_ranker_trainer_loss_gradient() -> None:
+    import numpy as np
+
+    from evals import train_multihop_ranker as trainer
+
+    rng = np.random.default_rng(0)
+    data = [(rng.normal(size=(6, 4)), np.array([0, 1, 0, 0, 1, 0], dtype=bool)) for _ in range(3)]
+    w0, w, free = rng.normal(size=4), rng.normal(size=4), np.array([True, True, False, True])
+    loss, grad = trainer.loss_and_grad(w, data, 3.0, w0, 0.1, free)
+    for j in np.nonzero(free)[0]:
+        e = np.zeros(4)
+        e[j] = 1e-6
+        numeric = (trainer.loss_and_grad(w + e, data, 3.0, w0, 0.1, free)[0] - loss) / 1e-6
+        assert abs(numeric - grad[j]) < 1e-4
+    assert grad[2] == 0.0
