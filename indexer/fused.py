@@ -3,13 +3,10 @@
 torch's bf16 ``addmm`` copies the broadcast bias into its output before multiplying, and GELU is one more pass
 over the widest activation; together they were a quarter of a MiniLM forward pass on one core. oneDNN's linear
 kernel adds the bias, and applies an exact GELU, inside the multiplication (the kernel torch's own compiler
-uses); its binary form also adds a layer's residual input, one more pass over the activations saved.
-Measured in docs/benchmarks.md; the vectors agree with the unfused model's to cosine 0.99999.
+uses). Measured in docs/benchmarks.md; the vectors agree with the unfused model's to cosine 0.99999.
 """
 
 from __future__ import annotations
-
-import inspect
 
 import torch
 
@@ -31,29 +28,6 @@ class FusedLinear(torch.nn.Module):
         return y.view(*x.shape[:-1], self.out_features)
 
 
-class FusedResidualOutput(torch.nn.Module):
-    """A BERT-style output block, ``LayerNorm(dense(hidden_states) + input_tensor)`` (dropout is off in
-    inference), with the residual added inside the linear kernel."""
-
-    def __init__(self, block: torch.nn.Module) -> None:
-        super().__init__()
-        self.weight, self.bias = block.dense.weight.detach(), block.dense.bias
-        self.out_features = block.dense.out_features
-        self.LayerNorm = block.LayerNorm
-
-    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        y = _linear.binary(hidden_states.reshape(-1, hidden_states.shape[-1]),
-                           input_tensor.reshape(-1, self.out_features), self.weight, self.bias, "add")
-        return self.LayerNorm(y.view(*hidden_states.shape[:-1], self.out_features))
-
-
-def _is_residual_output(module: torch.nn.Module) -> bool:
-    children = dict(module.named_children())
-    return (isinstance(children.get("dense"), torch.nn.Linear) and isinstance(children.get("LayerNorm"), torch.nn.LayerNorm)
-            and set(children) <= {"dense", "LayerNorm", "dropout"}
-            and list(inspect.signature(module.forward).parameters) == ["hidden_states", "input_tensor"])
-
-
 def fused_kernel_available() -> bool:
     if _linear is None:
         return False
@@ -67,14 +41,9 @@ def fused_kernel_available() -> bool:
 
 def fuse_linear_layers(model: torch.nn.Module) -> torch.nn.Module:
     """Swap ``model``'s linear layers for :class:`FusedLinear` in place (a transformers BERT-style
-    ``dense`` + ``intermediate_act_fn`` GELU pair becomes one, an output block with its residual add
-    :class:`FusedResidualOutput`); unchanged when the kernel is missing."""
+    ``dense`` + ``intermediate_act_fn`` GELU pair becomes one); unchanged when the kernel is missing."""
     if not fused_kernel_available():
         return model
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if _is_residual_output(child):
-                setattr(module, name, FusedResidualOutput(child))
     for module in list(model.modules()):
         dense, act = getattr(module, "dense", None), getattr(module, "intermediate_act_fn", None)
         if isinstance(dense, torch.nn.Linear) and getattr(act, "act", None) is torch.nn.functional.gelu:
