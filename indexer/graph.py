@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -53,6 +54,7 @@ class Ref:
     line: int
     col: int
     enclosing_id: str
+    receiver: str = ""  # a call's receiver or scope (indexer.model.Reference.receiver)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ class ImportEdge:
 # What the graph reads of each table: (columns, row condition); None = every column / every row.
 GRAPH_READS: dict[str, tuple[list[str] | None, str | None]] = {
     "symbols": (None, None),
-    "refs": (["name", "kind", "path", "line", "col", "enclosing_id"], None),
+    "refs": (["name", "kind", "path", "line", "col", "enclosing_id", "receiver"], None),
     "files": (["path", "language"], "skipped = ''"),  # indexed files only
     "imports": (None, None),
 }
@@ -286,7 +288,11 @@ class Graph:
         with self._lazy_lock:
             cols, start = self._refs, len(self._refs.get("name", ()))
             for table in self._refs_pending:
-                for key, values in table.to_pydict().items():
+                read = table.to_pydict()
+                # Receivers repeat (`self`, `this`, `r`): one string object each, not one per row.
+                receivers = read.get("receiver") or [""] * table.num_rows
+                read["receiver"] = [r and sys.intern(r) for r in receivers]
+                for key, values in read.items():
                     cols.setdefault(key, []).extend(values)
             for i, (name, enc, path) in enumerate(zip(cols["name"][start:], cols["enclosing_id"][start:],
                                                       cols["path"][start:]), start):
@@ -298,7 +304,8 @@ class Graph:
 
     def _ref(self, i: int) -> Ref:
         c = self._refs
-        return Ref(c["name"][i], c["kind"][i], c["path"][i], c["line"][i], c["col"][i], c["enclosing_id"][i])
+        return Ref(c["name"][i], c["kind"][i], c["path"][i], c["line"][i], c["col"][i], c["enclosing_id"][i],
+                   c["receiver"][i])
 
     def references(self, name: str) -> list[Ref]:
         self._index_refs()
@@ -311,6 +318,17 @@ class Graph:
         self._index_refs()
         return [self._ref(i) for i in self._refs_by_enclosing.get(symbol_id, [])
                 if self._refs["kind"][i] == "call" and i not in self._dead]
+
+    def call_receivers(self, symbol_id: str) -> dict[str, set[str]]:
+        """The names ``symbol_id`` calls, each with the receivers it calls it on ("" for a bare call):
+        ``callees`` without making a ``Ref`` per call."""
+        self._index_refs()
+        c = self._refs
+        out: dict[str, set[str]] = {}
+        for i in self._refs_by_enclosing.get(symbol_id, []):
+            if c["kind"][i] == "call" and i not in self._dead:
+                out.setdefault(c["name"][i], set()).add(c["receiver"][i])
+        return out
 
     # ---- imports -------------------------------------------------------------------------
     def importers(self, path: str) -> list[ImportEdge]:

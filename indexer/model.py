@@ -36,6 +36,10 @@ class Reference:
     line: int
     col: int
     enclosing_id: str = ""  # id of the innermost definition holding the reference ("" = module level)
+    # A call's receiver: the expression before the `.`/`->`/`?.` of a member call (`self` in `self.f()`,
+    # `strings` in `strings.Index()`), or a scoped path's scope with its `::` (`Vec::` in `Vec::new()`);
+    # "" for a bare call `f()` and for references that are not calls.
+    receiver: str = ""
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ Everything language-specific lives in ``queries/<lang>-tags.scm`` and ``language
 only interprets the standard captures:
 
   @definition.<kind> + @name (+ optional @container, for receivers such as Go's)
-  @reference.<kind>  + @name
+  @reference.<kind>  + @name (a call's receiver is read from the tree around @name: _receiver)
   @import + @import.module (+ optional @import.name)
 """
 
@@ -107,6 +107,7 @@ def parse_source(path: str, source: bytes, spec: LanguageSpec) -> ParsedFile:
         references.append(Reference(
             name=_text(node), kind=kind, path=path, line=node.start_point.row + 1,
             col=node.start_point.column + 1, enclosing_id=ids[id(enclosing)] if enclosing else "",
+            receiver=_receiver(node) if kind == "call" else "",
         ))
 
     lines = source.decode("utf-8", "replace").splitlines()
@@ -115,6 +116,33 @@ def parse_source(path: str, source: bytes, spec: LanguageSpec) -> ParsedFile:
     index_of = {id(d): i for i, d in enumerate(ordered)}
     parsed.chunks = build_chunks(parsed, lines, [index_of.get(id(d.parent)) for d in ordered])
     return parsed
+
+
+# Tokens between a receiver and the member it calls: `a.b()`, `p->f()`, `a?.b()`, Ruby `a&.b`.
+_MEMBER_TOKENS = frozenset({".", "->", "?.", "?->", "&.", "optional_chain"})
+# Tokens of a scoped path (Rust `Vec::new()`, C++ `std::move()`, PHP `A::make()`): a scope, not a receiver.
+_SCOPE_TOKENS = frozenset({"::"})
+MAX_RECEIVER = 40
+
+
+def _receiver(name: Node) -> str:
+    """The receiver of the call whose name node is ``name``, by one rule for every grammar: the name's
+    previous sibling is a member-access token, and the receiver is the named node before that token
+    (or, where the grammar wraps the token and the name in a suffix node of their own, as Kotlin's
+    ``navigation_suffix`` and Swift's do, the named node before that suffix). A scoped path's
+    scope is kept with its ``::`` (``Vec::``, ``std::``), so that it is never taken for a receiver."""
+    token = name.prev_sibling
+    if token is None or (token.type not in _MEMBER_TOKENS and token.type not in _SCOPE_TOKENS):
+        return ""
+    before = token.prev_sibling  # not prev_named_sibling: C#'s `this` is an anonymous node
+    if before is None and name.parent is not None:
+        before = name.parent.prev_sibling
+    if before is None:
+        return "" if token.type in _MEMBER_TOKENS else "::"  # `::f()`: the global scope
+    text = _WS.sub(" ", _text(before))
+    if len(text) > MAX_RECEIVER:
+        text = text[:MAX_RECEIVER - 1] + "…"
+    return text + "::" if token.type in _SCOPE_TOKENS else text
 
 
 def _outer(node: Node, spec: LanguageSpec) -> Node:

@@ -268,7 +268,7 @@ def _add_parsed(batch: Batch, r: _FileResult) -> None:
         })
     for ref in parsed.references:
         batch.refs.append({"name": ref.name, "kind": ref.kind, "path": path, "line": ref.line,
-                           "col": ref.col, "enclosing_id": ref.enclosing_id})
+                           "col": ref.col, "enclosing_id": ref.enclosing_id, "receiver": ref.receiver})
     for imp in parsed.imports:
         batch.imports.append({"path": path, "module": imp.module, "line": imp.line, "names": imp.names})
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DIM = 384
 DATA_TABLES = ("files", "chunks", "symbols", "refs", "imports")
 OPTIMIZE_EVERY = 25  # commits between compactions; small updates must stay fast
@@ -53,7 +53,7 @@ def _schemas(dim: int) -> dict[str, pa.Schema]:
                               ("path", s), ("language", s), ("start_line", i32), ("end_line", i32),
                               ("container", s), ("signature", s), ("doc", s)]),
         "refs": pa.schema([("name", s), ("kind", s), ("path", s), ("line", i32), ("col", i32),
-                           ("enclosing_id", s)]),
+                           ("enclosing_id", s), ("receiver", s)]),  # receiver: indexer.model.Reference
         "imports": pa.schema([("path", s), ("module", s), ("line", i32), ("names", pa.list_(s))]),
         "commits": pa.schema([("seq", i64), ("schema_version", i32), ("encoder", s), ("dim", i32),
                               ("versions", s), ("created", pa.float64()), ("note", s),

@@ -7,8 +7,9 @@ that enforces it", "Schema.load: which method finally runs the post_load hooks")
    ("which function renders the template *that the page-config option names*"). Identifiers in the
    anchor (``Schema.load``, ``post_load``, ``fromAjax()``) are resolved to definitions through the graph.
 2. **Hop 1, search**: hybrid search for the anchor (seeds) and, as a sub-query, for the target.
-3. **Hops 2..max_hops, follow edges** from the best nodes so far: callees (a call resolved by name,
-   preferring the same file and files it imports; never a stub declaration), callers, members of a class/type and functions
+3. **Hops 2..max_hops, follow edges** from the best nodes so far: callees (a call resolved by name and
+   by what it is written on -- ``self.f()``, ``obj.f()``, ``pkg.F()`` or a bare ``f()`` -- preferring the
+   same file and files it imports; never a stub declaration), callers, members of a class/type and functions
    nested in a function, and references to a non-callable (a setting, a constant). Target hits that sit
    one edge away from the neighbourhood are joined to it (the search meets the walk in the middle).
 4. **Score** every reached definition against the target and the whole question (cosine of the index's
@@ -74,6 +75,14 @@ ACTIONS = ("search", "subquery", "follow_callees", "follow_callers", "follow_mem
            "follow_imports", "llm_subquery", "stop")
 
 _CALLABLE = {"function", "method", "macro"}
+# Receivers that name the caller's own object, by language (Go's is the method's receiver parameter:
+# _go_receiver); `self` in JavaScript is a plain variable.
+_SELF_RECEIVERS = {"python": {"self", "cls"}, "rust": {"self", "Self::"}, "php": {"$this"}, "ruby": {"self"},
+                   "swift": {"self"}, "objc": {"self"}}
+_THIS = {"this"}
+# Languages without an implicit `this`: a bare call there is a free function or a type, not a method.
+_NO_IMPLICIT_THIS = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust"})
+_GO_RECEIVER = re.compile(r"func\s*\(\s*(\w+)")
 _TYPES = {"class", "struct", "interface", "trait", "enum", "type", "impl", "protocol", "module", "namespace"}
 _STOP = frozenset("""a an the of to in on for from by with and or is are be been being it its this that these those
 which what where who whom whose how when why does do did done doing can could should would will shall may might
@@ -271,6 +280,7 @@ class _Walk:
         self._vectors: dict[str, np.ndarray | None] = {}
         self._imports: dict[str, set[str]] = {}
         self._calls: dict[str, set[str]] = {}
+        self._receivers: dict[str, dict[str, set[str]]] = {}
         self._lines: dict[str, list[str]] = {}
         self._thin: dict[str, bool] = {}
         self._passed: set[str] = set()
@@ -309,7 +319,8 @@ class _Walk:
 
     def resolve_call(self, caller: Symbol, name: str) -> list[Symbol]:
         """The definitions a call named ``name`` inside ``caller`` may reach: the exact spelling first
-        (``pluck`` the function, not ``Pluck`` the class), then a method of the caller's own type, then
+        (``pluck`` the function, not ``Pluck`` the class), then what the call's receiver allows
+        (``_by_receiver``), then a method of the caller's own type, then
         the caller's file, then files it imports; a name defined in many places and none of these is
         narrowed to the two that look most like the question."""
         key = (caller.id, name)
@@ -323,8 +334,14 @@ class _Walk:
         defs = [s for s in defs if not _is_stub(s.path)] or defs  # a call runs code, never a declaration
         if caller.container == name:  # `Email(...)` inside class Email: the imported one, not itself
             defs = [s for s in defs if not (s.path == caller.path and s.qualname == name)] or defs
+        receivers = self.call_receivers(caller).get(name)
+        if receivers and len(defs) > 1:  # what the call is written on: `self.f()`, `obj.f()`, `pkg.F()`, `f()`
+            kept: dict[str, Symbol] = {}
+            for receiver in sorted(receivers):
+                kept.update((s.id, s) for s in self._by_receiver(caller, defs, receiver))
+            defs = [s for s in defs if s.id in kept]  # every way the caller writes the call counts
         if len(defs) > 1:
-            owner = caller.container or (caller.qualname.rsplit(".", 1)[0] if "." in caller.qualname else "")
+            owner = self._owner_name(caller)
             imported = self._imported(caller.path)
             by_name = self._imported_names(caller.path).get(name, set())
             for narrower in ([s for s in defs if owner and s.container == owner and s.path == caller.path],
@@ -337,6 +354,58 @@ class _Walk:
         if len(defs) > MAX_PER_NAME:  # `new`, `next`, `get`: too ambiguous to follow blindly
             defs = sorted(defs, key=lambda s: -self.sim(s))[:2]
         return defs
+
+    @staticmethod
+    def _owner_name(caller: Symbol) -> str:
+        return caller.container or (caller.qualname.rsplit(".", 1)[0] if "." in caller.qualname else "")
+
+    def _by_receiver(self, caller: Symbol, defs: list[Symbol], receiver: str) -> list[Symbol]:
+        """Of the definitions a call's name matches, those its receiver allows (all, where it says nothing).
+        Each rule only narrows: where it would leave nothing, every definition stays."""
+        methods = [s for s in defs if s.kind == "method"]
+        functions = [s for s in defs if s.kind != "method"]  # free functions, classes, types
+        own = _SELF_RECEIVERS.get(caller.language, _THIS)
+        if receiver in own or (receiver and receiver == _go_receiver(caller)):
+            # `self.f()`, `this.f()`, Go's `r.f()` in `func (r *Router)`: the caller's own type (that of the
+            # method it is in, for a function nested in one), else an inherited method; never a free function
+            owners = {caller.container, *caller.qualname.split(".")[:-1]} - {""}
+            return [s for s in methods if s.container in owners] or methods or defs
+        if receiver.endswith("::"):  # Rust `Vec::new()`, C++ `std::move()`: a scope, its members first
+            scope = receiver[:-2].rsplit("::", 1)[-1].split("<", 1)[0]
+            return [s for s in defs if scope and s.container == scope] or defs
+        if receiver and self._is_module(caller, receiver):
+            # `strings.Index()`, `utils.is_collection()`: a function of an imported module, never a method.
+            # In Go a package-qualified call cannot reach a method at all: no function, no edge.
+            return functions if caller.language == "go" else (functions or defs)
+        if receiver:  # `obj.f()`: a method of some type, where both exist
+            return methods or defs
+        if caller.language in _NO_IMPLICIT_THIS:  # a bare `f()`: a free function or a type, where both exist
+            return functions or defs
+        return defs  # Java, C#, C++, Kotlin...: a bare call may be a method of `this`
+
+    def _is_module(self, caller: Symbol, receiver: str) -> bool:
+        """``receiver`` names a module or package the caller's file imports (and no type of the repository)."""
+        key = "modules:" + caller.path
+        if key not in self._imports:
+            names: set[str] = set()
+            for e in self.graph.imported_by(caller.path):
+                names.update(n.split(" as ")[-1].strip() for n in e.names)
+                if caller.language == "go" and not e.names:  # the package's name: its path's last part
+                    parts = [p for p in e.module.split("/") if p and not re.fullmatch(r"v\d+", p)]
+                    if parts:
+                        names.add(re.sub(r"^go-|\.v\d+$|-go$", "", parts[-1]))
+                elif not e.names:
+                    names.add(e.module)  # Python `import os.path`: `os.path.join()`
+            self._imports[key] = names  # type: ignore[assignment]
+        if receiver not in self._imports[key]:
+            return False
+        return not any(s.kind in _TYPES for s in self.graph.by_name(receiver))  # `Schema.from_dict()`: a type
+
+    def call_receivers(self, sym: Symbol) -> dict[str, set[str]]:
+        """The receivers each name is called on inside ``sym`` ("" for a bare call)."""
+        if sym.id not in self._receivers:
+            self._receivers[sym.id] = self.graph.call_receivers(sym.id)
+        return self._receivers[sym.id]
 
     def _imported(self, path: str) -> set[str]:
         if path not in self._imports:
@@ -355,7 +424,7 @@ class _Walk:
 
     def call_names(self, sym: Symbol) -> set[str]:
         if sym.id not in self._calls:
-            self._calls[sym.id] = {r.name for r in self.graph.callees(sym.id)}
+            self._calls[sym.id] = set(self.call_receivers(sym))
         return self._calls[sym.id]
 
     def callees(self, sym: Symbol) -> list[Symbol]:
@@ -824,6 +893,14 @@ def _implementations(defs: list[Symbol]) -> list[Symbol]:
             best[key] = s
     coded = {s.qualname for s in defs if not _is_stub(s.path)}
     return [s for s in defs if best[(s.path, s.qualname)] is s and not (_is_stub(s.path) and s.qualname in coded)]
+
+
+def _go_receiver(sym: Symbol) -> str:
+    """The receiver parameter's name of a Go method (`r` in `func (r *Router) Match(...)`), else ""."""
+    if sym.language != "go" or sym.kind != "method":
+        return ""
+    m = _GO_RECEIVER.match(sym.signature)
+    return m.group(1) if m else ""
 
 
 def _is_stub(path: str) -> bool:

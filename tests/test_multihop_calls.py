@@ -35,6 +35,25 @@ def evolve(inst, **changes):
 def use():
     return define(object)
 ''',
+    "pkg/stack.py": '''
+def push(items, item):
+    items.append(item)
+
+
+class Stack:
+    def push(self, item):
+        self.items.insert(0, item)
+
+    def add(self, item):
+        push(self.items, item)
+
+    def put(self, item):
+        self.push(item)
+
+
+def fill(stack):
+    stack.push(1)
+''',
     "pkg/__init__.pyi": '''
 def define(cls): ...
 def evolve(inst, **changes): ...
@@ -70,6 +89,18 @@ def test_calls_and_names_prefer_code_over_stub_declarations(engine: Engine) -> N
     plan = decompose("pkg.define: which function builds the class")
     named = _named_definitions(_walk(engine, "pkg.define: which function builds the class"), plan)
     assert [(s.qualname, s.path) for s, _, _ in named] == [("define", "pkg/core.py")]
+
+
+def test_the_receiver_chooses_between_a_method_and_a_free_function(engine: Engine) -> None:
+    walk = _walk(engine)
+
+    def resolved(caller: str, name: str) -> list[str]:
+        return [s.qualname for s in walk.resolve_call(_sym(engine, caller), name)]
+
+    # A bare `push(...)` inside a Stack method is the free function, not the method of the caller's own type
+    assert resolved("Stack.add", "push") == ["push"]
+    assert resolved("Stack.put", "push") == ["Stack.push"]  # `self.push()`: the caller's own type
+    assert resolved("fill", "push") == ["Stack.push"]  # `stack.push()`: a method, not the function
 
 
 def test_a_qualified_name_falls_back_to_free_functions_not_other_types_methods(engine: Engine) -> None:
