@@ -210,6 +210,29 @@ def _known_files(store: IndexStore, scope: set[str] | None = None) -> dict[str, 
     return {row["path"]: row for row in rows}
 
 
+def _parse_context() -> Any:
+    """The parse pool's start method. From the main thread (the CLI, a script) fork: nothing else is inside
+    LanceDB then, and a forkserver's workers would re-run an unguarded ``__main__`` script. From any other
+    thread (a server's watcher) a forkserver: queries may be inside LanceDB when it forks, and a child
+    forked then may deadlock (LanceDB warns so). The server forks each pool's workers from itself, started
+    once with the parser loaded; spawn where there is no forkserver."""
+    import multiprocessing
+    import threading
+    import warnings
+
+    if threading.current_thread() is threading.main_thread():
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return multiprocessing.get_context()
+        # (the children inherit this filter: LanceDB's warning would only say what is explained above)
+        warnings.filterwarnings("ignore", "lancedb fork support is experimental", RuntimeWarning)
+        return multiprocessing.get_context("fork")
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # effective until the server starts; a no-op after
+    return context
+
+
 def _parse_all(root: str, todo: list[FileEntry], known: dict[str, dict[str, Any]],
                progress: Progress | None, workers: int | None) -> list[_FileResult]:
     jobs = [(root, e, known[e.path]["content_hash"] if e.path in known else None) for e in todo]
@@ -219,9 +242,7 @@ def _parse_all(root: str, todo: list[FileEntry], known: dict[str, dict[str, Any]
         iterator = map(_read_and_parse_star, jobs)
         pool = None
     else:
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_parse_context())
         iterator = pool.map(_read_and_parse_star, jobs, chunksize=16)
     try:
         for i, result in enumerate(iterator, 1):

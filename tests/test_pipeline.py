@@ -160,3 +160,37 @@ def test_kill_9_mid_index_leaves_a_readable_index(tmp_path: Path) -> None:
     store_a, store_b = IndexStore(str(ix)).snapshot(), IndexStore(str(fresh)).snapshot()
     for table in ("files", "chunks", "symbols", "refs", "imports"):
         assert store_a.tables[table].count_rows() == store_b.tables[table].count_rows(), table
+
+
+def test_parallel_parsing_off_the_main_thread_never_forks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enough files for the process pool, parsed from another thread (as a server's watcher does, while
+    queries may be inside LanceDB): the workers must not be forked from this process (LanceDB warns that
+    such a child may deadlock); from the main thread (the CLI) fork is fine and kept."""
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    import indexer.pipeline as pipeline
+
+    start_methods: list[str] = []
+
+    class Recording(ProcessPoolExecutor):
+        def __init__(self, *args, mp_context, **kwargs) -> None:
+            start_methods.append(mp_context.get_start_method())
+            super().__init__(*args, mp_context=mp_context, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ProcessPoolExecutor", Recording)
+    files = pipeline.PARALLEL_MIN_FILES + 6
+    root = tmp_path / "repo"
+    root.mkdir()
+    for n in range(files):
+        (root / f"mod_{n}.py").write_text(MODULE.format(n=n))
+    ix = str(tmp_path / "ix")
+    index_repository(root, ix, workers=1)  # LanceDB loaded and running
+    for n in range(files):
+        (root / f"mod_{n}.py").write_text(MODULE.format(n=n) + "\n\ndef extra():\n    pass\n")
+    parsed: list[int] = []
+    watcher_like = threading.Thread(target=lambda: parsed.append(index_repository(root, ix, workers=2).parsed))
+    watcher_like.start()
+    watcher_like.join()
+    assert parsed == [files] and start_methods == ["forkserver"]
+    assert len(IndexStore(ix).snapshot().arrow("symbols", ["qualname"])) == 3 * files
