@@ -281,6 +281,7 @@ class _Walk:
         self._imports: dict[str, set[str]] = {}
         self._calls: dict[str, set[str]] = {}
         self._receivers: dict[str, dict[str, set[str]]] = {}
+        self._modules: dict[str, set[str]] = {}  # per file: the names its imported modules are called by
         self._lines: dict[str, list[str]] = {}
         self._thin: dict[str, bool] = {}
         self._passed: set[str] = set()
@@ -385,8 +386,7 @@ class _Walk:
 
     def _is_module(self, caller: Symbol, receiver: str) -> bool:
         """``receiver`` names a module or package the caller's file imports (and no type of the repository)."""
-        key = "modules:" + caller.path
-        if key not in self._imports:
+        if caller.path not in self._modules:
             names: set[str] = set()
             for e in self.graph.imported_by(caller.path):
                 names.update(n.split(" as ")[-1].strip() for n in e.names)
@@ -396,8 +396,8 @@ class _Walk:
                         names.add(re.sub(r"^go-|\.v\d+$|-go$", "", parts[-1]))
                 elif not e.names:
                     names.add(e.module)  # Python `import os.path`: `os.path.join()`
-            self._imports[key] = names  # type: ignore[assignment]
-        if receiver not in self._imports[key]:
+            self._modules[caller.path] = names
+        if receiver not in self._modules[caller.path]:
             return False
         return not any(s.kind in _TYPES for s in self.graph.by_name(receiver))  # `Schema.from_dict()`: a type
 
