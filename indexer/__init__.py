@@ -14,7 +14,8 @@ _EXPORTS = {
     "Graph": "graph", "IndexStore": "store", "default_index_dir": "store", "IndexSummary": "pipeline",
     "index_repository": "pipeline", "discover": "discover", "parse_file": "parser",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = ["Chunk", "Definition", "Graph", "Import", "IndexStore", "IndexSummary", "ParsedFile", "Reference",
+           "default_index_dir", "discover", "index_repository", "parse_file"]
 
 if TYPE_CHECKING:
     from .discover import discover

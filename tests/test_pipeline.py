@@ -169,7 +169,7 @@ def test_parallel_parsing_off_the_main_thread_never_forks(tmp_path: Path, monkey
     import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    import indexer.pipeline as pipeline
+    from indexer import pipeline
 
     start_methods: list[str] = []
 
@@ -194,3 +194,21 @@ def test_parallel_parsing_off_the_main_thread_never_forks(tmp_path: Path, monkey
     watcher_like.join()
     assert parsed == [files] and start_methods == ["forkserver"]
     assert len(IndexStore(ix).snapshot().arrow("symbols", ["qualname"])) == 3 * files
+
+
+def test_the_packages_public_names_load_on_first_use() -> None:
+    """Every name ``indexer`` lists resolves, and importing the package alone loads no parser (a server
+    answering from its start-up copy must not pay for it)."""
+    import subprocess
+    import sys
+
+    import indexer
+
+    assert sorted(indexer.__all__) == sorted(indexer._EXPORTS)
+    for name in indexer.__all__:
+        assert getattr(indexer, name) is not None
+    with pytest.raises(AttributeError):
+        indexer.no_such_name  # noqa: B018
+    probe = "import sys, indexer, indexer.graph; print('indexer.parser' in sys.modules, 'watchdog' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
+
+from conftest import wait_until
 
 from indexer.pipeline import index_repository
 from indexer.store import IndexStore
 from sgmcp.service import SearchService
-
-
-def _until(predicate, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_watchers_commit_is_loaded_before_the_next_query(tmp_path: Path) -> None:
@@ -30,11 +22,11 @@ def test_the_watchers_commit_is_loaded_before_the_next_query(tmp_path: Path) -> 
     index_repository(root, ix)
     service = SearchService(root, ix, watch=True)
     try:
-        assert _until(lambda: service.watcher is not None)  # made and started by the warm-up
+        assert wait_until(lambda: service.watcher is not None)  # made and started by the warm-up
         assert service.watcher.wait_idle()
         (root / "pkg" / "b.py").write_text("def beta():\n    return 2\n")
         store = IndexStore(ix)
-        assert _until(lambda: (store.last_commit().seq if store.last_commit() else 0) > 1)
+        assert wait_until(lambda: (store.last_commit().seq if store.last_commit() else 0) > 1, 20.0)
         assert service.watcher.wait_idle()
         engine = service.engine
         assert engine._snapshot is not None and engine._snapshot.commit.seq == store.last_commit().seq

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import wait_until
 
 from indexer.pipeline import index_repository
 from indexer.store import IndexStore
@@ -19,15 +20,6 @@ from indexer.watch import Watcher
 def _names(ix: Path) -> set[tuple[str, str]]:
     rows = IndexStore(str(ix)).snapshot().arrow("symbols", ["path", "qualname"]).to_pylist()
     return {(r["path"], r["qualname"]) for r in rows}
-
-
-def _until(predicate, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -51,17 +43,17 @@ def test_reconcile_at_start_then_follow_edits(repo: Path, tmp_path: Path) -> Non
         tmp = repo / "pkg" / ".a.py.swp"
         tmp.write_text("def alpha_renamed():\n    return 2\n")
         os.replace(tmp, repo / "pkg" / "a.py")
-        assert _until(lambda: ("pkg/a.py", "alpha_renamed") in _names(ix))
+        assert wait_until(lambda: ("pkg/a.py", "alpha_renamed") in _names(ix))
         assert ("pkg/a.py", "alpha") not in _names(ix)
         assert not any(p.endswith(".swp") for p, _ in _names(ix))
 
         (repo / "pkg" / "b.py").unlink()
-        assert _until(lambda: not any(p == "pkg/b.py" for p, _ in _names(ix)))
+        assert wait_until(lambda: not any(p == "pkg/b.py" for p, _ in _names(ix)))
 
         (repo / "ignored").mkdir()
         (repo / "ignored" / "x.py").write_text("def hidden():\n    pass\n")
         (repo / "pkg" / "c.py").write_text("def gamma():\n    pass\n")
-        assert _until(lambda: ("pkg/c.py", "gamma") in _names(ix))
+        assert wait_until(lambda: ("pkg/c.py", "gamma") in _names(ix))
         assert w.wait_idle()
         assert not any(p.startswith("ignored/") for p, _ in _names(ix))
 
@@ -74,12 +66,12 @@ def test_directory_moves_and_deletes(repo: Path, tmp_path: Path) -> None:
         sub.mkdir(parents=True)
         for n in range(5):
             (sub / f"m{n}.py").write_text(f"def f{n}():\n    pass\n")
-        assert _until(lambda: ("lib/deep/m4.py", "f4") in _names(ix))
+        assert wait_until(lambda: ("lib/deep/m4.py", "f4") in _names(ix))
         (repo / "lib").rename(repo / "moved")
-        assert _until(lambda: ("moved/deep/m4.py", "f4") in _names(ix)
+        assert wait_until(lambda: ("moved/deep/m4.py", "f4") in _names(ix)
                       and not any(p.startswith("lib/") for p, _ in _names(ix)))
         shutil.rmtree(repo / "moved")
-        assert _until(lambda: not any(p.startswith("moved/") for p, _ in _names(ix)))
+        assert wait_until(lambda: not any(p.startswith("moved/") for p, _ in _names(ix)))
         assert w.state().last_error == ""
 
 
@@ -133,7 +125,7 @@ def test_event_overflow_triggers_a_full_pass(repo: Path, tmp_path: Path) -> None
         time.sleep(0.3)
         assert not any(q == "lost" for _, q in _names(ix))
         logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
-        assert _until(lambda: ("pkg/lost.py", "lost") in _names(ix))
+        assert wait_until(lambda: ("pkg/lost.py", "lost") in _names(ix))
 
 
 def test_stopped_before_starting(repo: Path, tmp_path: Path) -> None:
@@ -168,7 +160,7 @@ def test_stop_interrupts_a_long_pass(repo: Path, tmp_path: Path) -> None:
         (repo / "pkg" / f"m{i}.py").write_text(f"def f{i}():\n    return {i}\n")
     ix = tmp_path / "ix"
     w = Watcher(repo, str(ix), encoder=_SlowEncoder()).start()
-    assert _until(lambda: w.state().applying, timeout=10)
+    assert wait_until(lambda: w.state().applying, timeout=10)
     time.sleep(0.3)
     started = time.monotonic()
     w.stop()
