@@ -235,7 +235,7 @@ class TransformerEncoder:
                 tokens = self._tokenize([texts[i] for i in group], self.code_max_length)
                 lengths = [len(ids) for ids in tokens["input_ids"]]
                 for rows in _slices(sorted(range(len(group)), key=lengths.__getitem__), self.batch_size):
-                    batch = _pad(tokens, rows, self._tokenizer.pad_token_id or 0)
+                    batch = _pad(tokens, rows, self._tokenizer.pad_token_id or 0, self.max_length)
                     idx = [group[r] for r in rows]
                     in_flight.append((idx, pool.submit(self._forward, model, batch)))
                     while len(in_flight) > 2 * workers:  # bounded: memory stays a few batches
@@ -249,6 +249,9 @@ class TransformerEncoder:
 
 
 TOKENIZE_GROUP = 1024  # texts tokenized at once: word-piece lists of a whole repository would take GBs
+# Batches are padded to a multiple of this many word pieces: torch's CPU flash attention runs 1.5-2x faster at
+# such lengths (191 pieces: 39 ms, 192: 22 ms for 32 rows on one thread), far more than the padding costs.
+PAD_MULTIPLE = 16
 
 
 def _slices(items: list[int], size: int) -> Iterator[list[int]]:
@@ -256,11 +259,13 @@ def _slices(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[lo: lo + size]
 
 
-def _pad(tokens: Any, rows: list[int], pad_id: int) -> dict[str, Any]:
-    """Right-padded tensors of the given rows of an unpadded tokenizer output."""
+def _pad(tokens: Any, rows: list[int], pad_id: int, max_width: int) -> dict[str, Any]:
+    """Right-padded tensors of the given rows of an unpadded tokenizer output, ``PAD_MULTIPLE`` wide
+    (at most ``max_width``; padding is masked, so it changes no vector beyond rounding)."""
     import torch
 
     width = max(len(tokens["input_ids"][r]) for r in rows)
+    width = max(width, min(-(-width // PAD_MULTIPLE) * PAD_MULTIPLE, max_width))
     batch = {}
     for key, values in tokens.items():
         arr = np.full((len(rows), width), pad_id if key == "input_ids" else 0, dtype=np.int64)
