@@ -49,9 +49,7 @@ def _pct(xs: list[float], q: float) -> float:
 def _suites(heldout: str) -> list[Path]:
     if not heldout:
         return [SUITES_DIR / f"multihop-{name}.jsonl" for name in MAIN]
-    prefix = f"multihop-{heldout}-"
-    return sorted(p for p in SUITES_DIR.glob(prefix + "*.jsonl")
-                  if p.stem[len(prefix):].split("-")[0] not in ("heldout", "heldout2", "fresh", "fresh2", "fresh3"))
+    return sorted(SUITES_DIR.glob(f"multihop-{heldout}-*.jsonl"))  # `fresh-` never matches `fresh2-`
 
 
 def _corpus_name(suite: Path, heldout: str) -> str:

@@ -290,8 +290,7 @@ class Graph:
             for table in self._refs_pending:
                 read = table.to_pydict()
                 # Receivers repeat (`self`, `this`, `r`): one string object each, not one per row.
-                receivers = read.get("receiver") or [""] * table.num_rows
-                read["receiver"] = [r and sys.intern(r) for r in receivers]
+                read["receiver"] = [r and sys.intern(r) for r in read["receiver"]]
                 for key, values in read.items():
                     cols.setdefault(key, []).extend(values)
             for i, (name, enc, path) in enumerate(zip(cols["name"][start:], cols["enclosing_id"][start:],

@@ -114,7 +114,8 @@ def _index_options(p: argparse.ArgumentParser) -> None:
 
 
 def _max_file_bytes_option(p: argparse.ArgumentParser) -> None:
-    # indexer.discover.DEFAULT_MAX_FILE_BYTES, not imported here: the indexer package loads pyarrow
+    # indexer.discover.DEFAULT_MAX_FILE_BYTES (tests/test_discover.py ties them), not imported here: this parser
+    # is built for `serve` too, whose start-up must not load the indexing code
     p.add_argument("--max-file-bytes", type=int, default=1 << 20, help="skip larger files (default 1 MiB)")
 
 
