@@ -5,11 +5,9 @@
   5-7 ms on an idle 2-core machine; every query made three of them).
 - code: read from LanceDB only for the rows a caller shows (the final top k), since it is most of
   the table's bytes.
-- vectors: exact nearest neighbours by one matrix-vector product over a bfloat16 copy. The product is
-  bound by memory bandwidth (120k x 384 float32 = 184 MB: 13-17 ms on one core), and bfloat16 halves
-  both the time and the memory; its rounding (about 1e-3 on a cosine) only reorders near ties among
-  the 50 candidates that fusion re-ranks anyway. Past ``IN_MEMORY_MAX_ROWS`` (about 380 MB at 384
-  dimensions) the engine uses LanceDB's ANN index instead.
+- vectors: exact nearest neighbours over int8 codes (``sgmcp/vectors.py``: a quarter of float32's
+  bytes for the scan that every search makes, then an exact rescoring of the best rows). Past
+  ``IN_MEMORY_MAX_ROWS`` the engine uses LanceDB's ANN index instead.
 - row offsets by ``id``, ``definition_id`` and ``path``: symbol and path evidence, and BM25 hits
   (which LanceDB returns as ids), cost dictionary lookups.
 """
@@ -17,7 +15,6 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +23,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .vectors import Int8Vectors
+
 IN_MEMORY_MAX_ROWS = 500_000
-SPLIT_ROWS = 50_000  # from here the vector product is split across two threads (12 -> 8 ms at 120k rows)
 # The columns of a candidate row; ``code`` is added only where a caller asks for it.
 META_COLUMNS = ["id", "path", "language", "kind", "name", "qualname", "container", "start_line", "end_line",
                 "signature", "definition_id"]
@@ -54,18 +52,13 @@ class ChunkCache:
                     index[value].append(offset)
             self._offsets[name] = index
         self._by_id = {value: offset for offset, value in enumerate(arrow.column("id").to_pylist())}
-        self.matrix: Any = None  # torch.Tensor (bfloat16), rows in offset order
+        self.vectors: Int8Vectors | None = None  # rows in offset order
         if with_vectors:
-            import torch  # the query encoder has loaded it already
-
             column = arrow.column("vector").combine_chunks()
             values = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
             if column.null_count:  # a chunk without a vector never matches
                 values = np.nan_to_num(values)
-            with warnings.catch_warnings():  # read-only Arrow memory; .to() copies it at once
-                warnings.simplefilter("ignore", UserWarning)
-                matrix = torch.from_numpy(values.reshape(len(column), column.type.list_size))
-            self.matrix = matrix.to(torch.bfloat16)
+            self.vectors = Int8Vectors(values.reshape(len(column), column.type.list_size))
 
     def __len__(self) -> int:
         return self.meta.num_rows
@@ -85,8 +78,8 @@ class ChunkCache:
         return rows
 
     def _vectors(self, offsets: list[int]) -> list[Any]:
-        if self.matrix is not None:
-            return list(self.matrix[offsets].float().numpy())
+        if self.vectors is not None:
+            return list(self.vectors.get(offsets))
         ordered = sorted(set(offsets))  # too many rows to hold: one read
         read = dict(zip(ordered, self.table.take_offsets(ordered).select(["vector"]).to_arrow()
                         .column("vector").to_pylist()))
@@ -117,19 +110,11 @@ class ChunkCache:
     def nearest(self, query: np.ndarray, limit: int) -> list[dict[str, Any]]:
         """The ``limit`` rows closest to ``query`` (cosine: vectors are normalised), best first,
         each with ``_distance`` as LanceDB's own vector search reports it."""
-        if self.matrix is None or not len(self.matrix):
+        if self.vectors is None:
             return []
-        import torch
-
-        q = torch.from_numpy(np.array(query, dtype=np.float32)).to(torch.bfloat16)
-        if len(self.matrix) >= SPLIT_ROWS:  # memory-bound: two cores read twice as fast as one
-            half = len(self.matrix) // 2
-            other = side_pool().submit(torch.mv, self.matrix[half:], q)
-            scores = torch.cat([torch.mv(self.matrix[:half], q), other.result()])
-        else:
-            scores = torch.mv(self.matrix, q)
-        top = torch.topk(scores.float(), min(limit, len(scores)))
-        rows = self.rows(top.indices.tolist())
-        for score, row in zip(top.values.tolist(), rows):
+        offsets, scores = self.vectors.nearest(query, limit, side_pool())
+        rows = self.rows(offsets)
+        for score, row in zip(scores, rows):
             row["_distance"] = 1.0 - score
         return rows
+

@@ -277,7 +277,7 @@ class Engine:
         if vector is None:
             vector = self.encoder.embed_queries([query])[0]
         cache = self.chunks
-        if cache.matrix is not None:
+        if cache.vectors is not None:
             return cache.nearest(vector, limit)
         table = self.snapshot.tables["chunks"]
         hits = (table.search(vector, vector_column_name="vector").distance_type("cosine")

@@ -1,5 +1,5 @@
 """The chunk table in memory: candidate rows, code read only for shown results, and the vector search
-both in memory (bfloat16 matrix) and through LanceDB (indexes too large to hold) agreeing."""
+both in memory (int8 codes, sgmcp/vectors.py) and through LanceDB (indexes too large to hold) agreeing."""
 
 from __future__ import annotations
 
@@ -67,28 +67,29 @@ def test_vector_search_in_memory_and_through_lancedb_agree(indexed: tuple[Path, 
     queries = ["hash a password with a salt", "rate limit requests per second", "save a note to disk",
                "tokenize text into words", "export notes as csv"]
     in_memory = Engine(root, ix, encoder=WordHashEncoder())
-    assert in_memory.chunks.matrix is not None
+    assert in_memory.chunks.vectors is not None
     monkeypatch.setattr(engine_module, "IN_MEMORY_MAX_ROWS", 0)
     on_disk = Engine(root, ix, encoder=WordHashEncoder())
-    assert on_disk.chunks.matrix is None
+    assert on_disk.chunks.vectors is None
     for q in queries:
         vector = WordHashEncoder().embed_queries([q])[0]
         a = [r["id"] for r in in_memory._dense(q, 10, vector)]
         b = [r["id"] for r in on_disk._dense(q, 10, vector)]
-        assert a[:3] == b[:3], q  # bfloat16 may reorder near ties further down
+        assert a[:3] == b[:3], q  # LanceDB's ANN index may reorder near ties further down
         assert len(set(a) & set(b)) >= 8, q
     ids = [c.row["definition_id"] for c in in_memory.semantic_candidates(queries[0], 3)]
     assert all(r["vector"] is not None for r in on_disk.chunks.rows_where("definition_id", ids, vectors=True))
 
 
 def test_split_vector_product_ranks_as_one(indexed: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    import sgmcp.chunkcache as chunkcache
+    from sgmcp import vectors
 
     root, ix = indexed
     engine = Engine(root, ix, encoder=WordHashEncoder())
     vector = WordHashEncoder().embed_queries(["hash a password with a salt"])[0]
     whole = engine.chunks.nearest(vector, 20)
-    monkeypatch.setattr(chunkcache, "SPLIT_ROWS", 1)  # two threads, two halves
+    monkeypatch.setattr(vectors, "SPLIT_ROWS", 1)  # two threads, two halves
     split = engine.chunks.nearest(vector, 20)
     assert [r["id"] for r in split] == [r["id"] for r in whole]
     assert [r["_distance"] for r in split] == [r["_distance"] for r in whole]
+
