@@ -267,7 +267,8 @@ class Graph:
         for name, n in hits.items():
             score = (n / len(self._name_words[name])) * (n / len(words))
             scored.extend((sym, score) for sym in self.by_name(name))
-        scored.sort(key=lambda x: (-x[1], len(x[0].path)))
+        # A total order: the words are a set, so ties would otherwise come out in a per-process hash order.
+        scored.sort(key=lambda x: (-x[1], len(x[0].path), x[0].path, x[0].start_line, x[0].id))
         return scored[:limit]
 
     def in_file(self, path: str) -> list[Symbol]:

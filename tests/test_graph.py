@@ -63,6 +63,22 @@ def test_qualified_lookup_with_a_wrong_qualifier_finds_nothing(graph: Graph) -> 
     assert graph.definitions("::") == []
 
 
+def test_name_matches_order_does_not_depend_on_the_hash_seed(sample_index: tuple[Path, str]) -> None:
+    """Ties in name_matches come out in one order in every process (the query's words are a set)."""
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    _, index_dir = sample_index
+    script = ("import sys; from indexer.graph import Graph; from indexer.store import IndexStore; "
+              "g = Graph(IndexStore(sys.argv[1]).snapshot()); "
+              "print([(s.path, s.start_line) for s, _ in g.name_matches('save load note store user password hash', 50)])")
+    outputs = {subprocess.run([sys.executable, "-c", script, index_dir], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(4)}
+    assert len(outputs) == 1 and len(ast.literal_eval(next(iter(outputs)))) > 5
+
+
 def test_in_file_and_enclosing(graph: Graph) -> None:
     names = [s.qualname for s in graph.in_file("notes/auth.py")]
     assert names[:3] == ["hash_password", "register_user", "authenticate_user"]
