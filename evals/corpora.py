@@ -94,6 +94,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("mapstructure", "1.5.0", "go", "debian", "golang-github-mitchellh-mapstructure-dev=1.5.0-2",
            keep=("usr/share/gocode/src/github.com/mitchellh/mapstructure",),
            upstream="github.com/mitchellh/mapstructure 1.5.0 (maps to Go structs), Debian golang-github-mitchellh-mapstructure-dev 1.5.0-2"),
+    # Corpora of the fresh4 multi-hop set (issue 7)
+    Corpus("jsonschema", "4.23.0", "python", "pypi", "jsonschema", keep=("jsonschema",),
+           upstream="jsonschema 4.23.0 (JSON Schema validation), PyPI sdist"),
+    Corpus("ajv", "8.17.1", "typescript", "npm", "ajv", keep=("lib", "package.json", "README.md"),
+           upstream="ajv 8.17.1 (JSON Schema validator compiling schemas to code), npm package, TypeScript sources"),
+    Corpus("pflag", "1.0.6", "go", "debian", "golang-github-spf13-pflag-dev=1.0.6~git20210604-d5e0c0615ace-1",
+           keep=("usr/share/gocode/src/github.com/spf13/pflag",),
+           upstream="github.com/spf13/pflag 1.0.6~git20210604 (POSIX/GNU-style command-line flags), Debian golang-github-spf13-pflag-dev 1.0.6~git20210604-d5e0c0615ace-1"),
 )}
 
 
