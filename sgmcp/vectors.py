@@ -10,10 +10,14 @@ only picks candidates: the best ``max(4 * limit, RESCORE_MIN)`` rows are scored 
 the codes plus a second set of int8 codes for what the first rounding left (error ~1e-5). The result is
 the exact ranking whenever the true top ``limit`` are among those candidates, which the scan's error
 bound makes all but certain; the two code sets take as much memory as one bfloat16 copy.
+
+The int8 kernel is a private torch operator: on a CPU where its products fail a check (``int8_kernel_ok``,
+once per process), the scan reads a bfloat16 copy instead (slower, the same answers).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from concurrent.futures import Executor
 from typing import Any
@@ -49,6 +53,8 @@ class Int8Vectors:
             self.residual_scales[start:start + block] = residual_scale
         self.scales = scales.to(torch.bfloat16)  # the kernel's dtype (the query's)
         self._exact_scales = scales
+        # Where the int8 kernel is not trusted (see int8_kernel_ok), the scan reads a bfloat16 copy instead.
+        self._fallback = None if int8_kernel_ok() else (self.codes.float() * scales[:, None]).to(torch.bfloat16)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -65,6 +71,8 @@ class Int8Vectors:
         q16 = q.to(torch.bfloat16)
 
         def scan(rows: slice) -> Any:
+            if self._fallback is not None:
+                return torch.mv(self._fallback[rows], q16[0])
             return torch.ops.aten._weight_int8pack_mm(q16, self.codes[rows], self.scales[rows])[0]
 
         if pool is not None and len(self) >= SPLIT_ROWS:  # two cores read twice as fast as one
@@ -87,6 +95,26 @@ class Int8Vectors:
     def _rows(self, offsets: Any) -> Any:
         return (self.codes[offsets].float() * self._exact_scales[offsets, None]
                 + self.residuals[offsets].float() * self.residual_scales[offsets, None])
+
+
+@functools.cache
+def int8_kernel_ok() -> bool:
+    """Whether torch's int8 kernel gives the right products on this machine: a private operator, written
+    for the CPUs int8 language models run on, and wrong without a word for widths it does not expect
+    (here, at a width that is not a multiple of 16: NaN, garbage or a crash). Checked once per process on
+    a small random matrix, at a width the store uses."""
+    import torch
+
+    try:
+        generator = torch.Generator().manual_seed(0)
+        vectors = torch.randn(67, 3 * WIDTH_MULTIPLE, generator=generator)
+        codes, scale = _quantize(vectors)
+        query = torch.randn(1, vectors.shape[1], generator=generator).to(torch.bfloat16)
+        got = torch.ops.aten._weight_int8pack_mm(query, codes, scale.to(torch.bfloat16))[0].float()
+        want = (codes.float() * scale[:, None]) @ query[0].float()
+        return bool(torch.allclose(got, want, rtol=0.02, atol=0.05 * float(want.abs().max())))
+    except (RuntimeError, AttributeError, NotImplementedError):  # no such operator in this build
+        return False
 
 
 def _quantize(part: Any) -> tuple[Any, Any]:

@@ -16,15 +16,18 @@ def _unit(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+@pytest.mark.parametrize("kernel_trusted", [True, False])
 @pytest.mark.parametrize("dim", [20, 64, 384])
-def test_nearest_is_the_exact_ranking(dim: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nearest_is_the_exact_ranking(dim: int, kernel_trusted: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Widths the int8 kernel cannot take are zero-padded (20); near ties that the int8 scan alone
-    reorders are ranked as float32 ranks them; a split scan gives the same answer."""
+    reorders are ranked as float32 ranks them; a split scan gives the same answer; and so does the
+    bfloat16 scan used where the int8 kernel fails its check."""
+    monkeypatch.setattr(vectors_module, "int8_kernel_ok", lambda: kernel_trusted)
     rng = np.random.default_rng(dim)
     vectors = _unit(rng, 3000, dim)
     vectors[7] = 0.0  # a chunk without a vector
     index = Int8Vectors(vectors, block=1000)  # several blocks, the last one short
-    assert index.codes.shape[1] % 16 == 0
+    assert index.codes.shape[1] % 16 == 0 and (index._fallback is None) == kernel_trusted
     monkeypatch.setattr(vectors_module, "SPLIT_ROWS", 1)
     with ThreadPoolExecutor(2) as pool:
         for _ in range(5):
@@ -44,3 +47,9 @@ def test_stored_vectors_read_back_almost_exactly() -> None:
     assert np.abs(index.get([0, 3, 99]) - vectors[[0, 3, 99]]).max() < 1e-5
     assert index.nearest(vectors[5], 0) == ([], [])
     assert index.nearest(vectors[5], 500)[0][0] == 5  # limit past the row count
+
+
+def test_the_int8_kernel_check_runs() -> None:
+    """It answers (True on the CPUs torch's kernel is written for) and is asked once per process."""
+    assert isinstance(vectors_module.int8_kernel_ok(), bool)
+    assert vectors_module.int8_kernel_ok.cache_info().currsize == 1
