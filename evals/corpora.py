@@ -102,6 +102,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("pflag", "1.0.6", "go", "debian", "golang-github-spf13-pflag-dev=1.0.6~git20210604-d5e0c0615ace-1",
            keep=("usr/share/gocode/src/github.com/spf13/pflag",),
            upstream="github.com/spf13/pflag 1.0.6~git20210604 (POSIX/GNU-style command-line flags), Debian golang-github-spf13-pflag-dev 1.0.6~git20210604-d5e0c0615ace-1"),
+    # Corpora of the fresh5 multi-hop set (issue 7)
+    Corpus("tomlkit", "0.13.2", "python", "pypi", "tomlkit", keep=("tomlkit",),
+           upstream="tomlkit 0.13.2 (style-preserving TOML library), PyPI sdist"),
+    Corpus("handlebars", "4.7.8", "javascript", "npm", "handlebars", keep=("lib", "package.json", "README.md"),
+           upstream="handlebars 4.7.8 (Mustache-compatible templates compiled to JavaScript), npm package, JavaScript sources"),
+    Corpus("go-cmp", "0.5.9", "go", "debian", "golang-github-google-go-cmp-dev=0.5.9-1",
+           keep=("usr/share/gocode/src/github.com/google/go-cmp",),
+           upstream="github.com/google/go-cmp 0.5.9 (equality and diffs of Go values), Debian golang-github-google-go-cmp-dev 0.5.9-1"),
 )}
 
 

@@ -2,7 +2,7 @@
 graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
 
     python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--baseline]
-        [--heldout [heldout|heldout2|fresh|fresh2|fresh3|fresh4]] [--json FILE] [--misses] [--check-chains]
+        [--heldout [heldout|heldout2|fresh|fresh2|fresh3|fresh4|fresh5]] [--json FILE] [--misses] [--check-chains]
 
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
 (built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
@@ -11,10 +11,11 @@ asked through ``sgmcp.multihop.multi_hop_search(engine, q, 10, 3)`` (LLM sub-que
 ``--baseline`` also asks ``engine.semantic_search(q, 10)``. ``--misses`` prints, for each miss, the top three
 and the trail. ``--heldout NAME`` runs ``multihop-NAME-*.jsonl`` over whichever corpora those files name
 (``fresh``: attrs, BurntSushi/toml, toml-rs; ``fresh2``: Jinja2, postcss, go-jmespath; ``fresh3``: click, commander,
-mapstructure; ``fresh4``: jsonschema, ajv, spf13/pflag). ``--check-chains`` asks no question: it checks that every link of
-each record's ``chain`` (``qualname@file-suffix``) is an edge the walker follows (a callee, member, caller or
-reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links that are not. ``--impl FILE --interleave
-dev,fresh2`` asks every question of those sets twice with both versions in turn and prints their graph times.
+mapstructure; ``fresh4``: jsonschema, ajv, spf13/pflag; ``fresh5``: tomlkit, handlebars, go-cmp). ``--check-chains``
+asks no question: it checks that every link of each record's ``chain`` (``qualname@file-suffix``) is an edge the
+walker follows (a callee, member, caller or reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links
+that are not. ``--impl FILE --interleave dev,fresh2`` asks every question of those sets twice with both versions
+in turn and prints their graph times.
 """
 
 from __future__ import annotations
