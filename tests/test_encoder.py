@@ -55,13 +55,13 @@ def test_speed_settings_name_the_vectors(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(encoder_module, "_NATIVE_BF16", True)
     enc = load_encoder("base")  # the defaults: bf16 where the CPU has it natively, for code and queries
     assert (enc.name, enc.code_precision, enc.query_precision, enc.code_max_length) == \
-        (BASE_NAME + "-bf16", "bf16", "bf16", 256)
+        (BASE_NAME + "-code224-bf16", "bf16", "bf16", 224)
     monkeypatch.setattr(encoder_module, "_NATIVE_BF16", False)
-    assert load_encoder("base").name == BASE_NAME  # auto = fp32 on a CPU without native bf16
+    assert load_encoder("base").name == BASE_NAME + "-code224"  # auto = fp32 on a CPU without native bf16
     assert load_encoder("base").query_precision == "fp32"
     monkeypatch.setenv("SGMCP_QUERY_PRECISION", "int8")
     enc = load_encoder("base")
-    assert (enc.name, enc.query_precision) == (BASE_NAME, "int8")
+    assert (enc.name, enc.query_precision) == (BASE_NAME + "-code224", "int8")
     monkeypatch.setenv("SGMCP_CODE_PRECISION", "bf16")
     monkeypatch.setenv("SGMCP_CODE_MAX_LENGTH", "128")
     assert load_encoder("base").name == BASE_NAME + "-code128-bf16"
