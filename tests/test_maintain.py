@@ -43,6 +43,23 @@ def test_every_table_has_a_path_index(tmp_path: Path) -> None:
         assert "path" in {i.columns[0] for i in store._table(name).list_indices()}, name
 
 
+@pytest.mark.parametrize("limit", [20, 10_000])
+def test_a_large_rewrite_is_compacted_into_the_full_text_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               limit: int) -> None:
+    """Rows outside the full-text index make every BM25 query scan them (~20 us a row): once more than
+    UNINDEXED_MAX chunk rows were rewritten, the writer compacts them into it."""
+    from indexer.store import _unindexed
+
+    monkeypatch.setattr(store_module, "UNINDEXED_MAX", limit)
+    root, ix = _repo(tmp_path, 40), str(tmp_path / "ix")
+    index_repository(root, ix)
+    for i in range(40):  # every file changes: every chunk row is new
+        (root / "pkg" / f"m{i}.py").write_text(f"import sys\n\ndef h{i}(y):\n    return k{i}(y)\n")
+    index_repository(root, ix)
+    unindexed = _unindexed(IndexStore(ix)._table("chunks"))
+    assert (unindexed == 0) if limit == 20 else (unindexed >= 40)
+
+
 def test_batches_put_compaction_off_until_due(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "OPTIMIZE_EVERY", 3)
     monkeypatch.setattr(store_module, "OPTIMIZE_DEFER_MAX", 6)
