@@ -157,6 +157,8 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
             store.maintain(optimize=optimize)
         elif commit is None:
             store.write(batch, note="empty repository")
+        elif optimize and store.maintenance_due():  # rows an earlier writer left outside the indexes
+            store.maintain()
         summary.notes, store.notes = store.notes, []
         if paths is None:  # a watcher's batch skips the totals: they cost more than the batch
             _count(store, summary)
