@@ -117,4 +117,3 @@ class ChunkCache:
         for score, row in zip(scores, rows):
             row["_distance"] = 1.0 - score
         return rows
-
