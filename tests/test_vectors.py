@@ -22,6 +22,8 @@ def test_nearest_is_the_exact_ranking(dim: int, kernel_trusted: bool, monkeypatc
     """Widths the int8 kernel cannot take are zero-padded (20); near ties that the int8 scan alone
     reorders are ranked as float32 ranks them; a split scan gives the same answer; and so does the
     bfloat16 scan used where the int8 kernel fails its check."""
+    if kernel_trusted and not vectors_module.int8_kernel_ok():
+        pytest.skip("torch's int8 kernel fails its check on this CPU (the bfloat16 scan is tested below)")
     monkeypatch.setattr(vectors_module, "int8_kernel_ok", lambda: kernel_trusted)
     rng = np.random.default_rng(dim)
     vectors = _unit(rng, 3000, dim)
