@@ -157,7 +157,7 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
             store.maintain(optimize=optimize)
         elif commit is None:
             store.write(batch, note="empty repository")
-        elif optimize and store.maintenance_due():  # rows an earlier writer left outside the indexes
+        elif optimize:  # rows an earlier writer left outside the indexes (maintain decides whether it is due)
             store.maintain()
         summary.notes, store.notes = store.notes, []
         if paths is None:  # a watcher's batch skips the totals: they cost more than the batch
