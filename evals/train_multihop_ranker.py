@@ -19,8 +19,8 @@
    L-BFGS from ``w0``: deterministic.
 3. **Cross-validate**: for each feature set (``hand``: score_all's terms reweighted; ``facts``: plain facts
    about the node too; ``relative``: ranks among the candidates too) and ``lam``, success@1 on each corpus
-   left out, the model fitted on the other six; the hand-set model has nothing to fit and is scored on the
-   same corpora. A nested figure chooses the setting inside each fold from the other six corpora only.
+   left out, the model fitted on the others; the hand-set model has nothing to fit and is scored on the
+   same corpora. A nested figure chooses the setting inside each fold from the other corpora only.
    The best setting is refitted on all the questions (``--out`` writes its weights; sgmcp reads none).
 
 Outcome (2026-12-01, tree at 811e1b9; 105 questions, gold reached in 104, hand-set at rank 1 in 87): no
@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     # the setting with the most hits; among equals, the strongest pull to the hand-set model, then fewer features
     best = max(configs, key=lambda c: (sum(cv[c].values()), c[0] == "hand", c[1]))
 
-    # nested: the setting chosen inside each fold from the other six corpora only
+    # nested: the setting chosen inside each fold from the other corpora only
     nested: dict[str, int] = {}
     for held in corpora:
         rest = [q for q in questions if q["corpus"] != held]
