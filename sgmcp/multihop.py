@@ -347,9 +347,13 @@ class _Walk:
             owner = self._owner_name(caller)
             imported = self._imported(caller.path)
             by_name = self._imported_names(caller.path).get(name, set())
+            # A Go package is its folder: a bare call never leaves it (imports are written `pkg.F()`).
+            folder = caller.path.rpartition("/")[0]
+            package = [s for s in defs if s.path.rpartition("/")[0] == folder] if caller.language == "go" else []
             for narrower in ([s for s in defs if owner and s.container == owner and s.path == caller.path],
                              [s for s in defs if s.path in by_name],  # `from utils import get_value`
                              [s for s in defs if s.path == caller.path],
+                             package,
                              [s for s in defs if s.path in imported]):
                 if narrower:
                     defs = narrower

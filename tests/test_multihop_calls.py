@@ -1,5 +1,5 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, qualified names that fall back to a bare name, "which method", and which names count as
+declarations, Go packages, qualified names that fall back to a bare name, "which method", and which names count as
 written in the question."""
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ def fill(stack):
 def define(cls): ...
 def evolve(inst, **changes): ...
 ''',
+    # Two Go packages with a function of the same name: a bare call stays in its own package (folder).
+    "cmp/path.go": '''
+package cmp
+
+func isExported(id string) bool { return id != "" }
+''',
+    "cmp/compare.go": '''
+package cmp
+
+func compareStruct(name string) bool { return !isExported(name) }
+''',
+    "cmp/cmpopts/ignore.go": '''
+package cmpopts
+
+func isExported(id string) bool { return len(id) > 0 }
+''',
 }
 
 
@@ -101,6 +117,11 @@ def test_the_receiver_chooses_between_a_method_and_a_free_function(engine: Engin
     assert resolved("Stack.add", "push") == ["push"]
     assert resolved("Stack.put", "push") == ["Stack.push"]  # `self.push()`: the caller's own type
     assert resolved("fill", "push") == ["Stack.push"]  # `stack.push()`: a method, not the function
+
+
+def test_a_bare_go_call_stays_in_its_package(engine: Engine) -> None:
+    callees = _walk(engine).resolve_call(_sym(engine, "compareStruct", ".go"), "isExported")
+    assert [s.path for s in callees] == ["cmp/path.go"]
 
 
 def test_a_qualified_name_falls_back_to_free_functions_not_other_types_methods(engine: Engine) -> None:
