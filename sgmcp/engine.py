@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ DEFAULT_MAX_TOKENS = 4000
 HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.1, "name": 0.0, "symbol": 1.5, "path": 0.3}
 LEXICAL_WEIGHTS = {"bm25": 1.0, "symbol": 1.5, "name": 1.0, "path": 0.5}
 SNIPPET_LINES = 16
+OVERLOAD_GAP = 6  # lines between one overload and the next (comments, decorators) at most
 
 
 class QueryError(ValueError):
@@ -153,7 +155,7 @@ class Engine:
     # ---- strategies ----------------------------------------------------------------------
     def find_definition(self, symbol: str, k: int = 5) -> list[Result]:
         symbol = _require(symbol, "symbol")
-        exact = self.graph.definitions(symbol)
+        exact, bodies = join_overloads(self.graph.definitions(symbol))
         if exact:
             last = re.split(r"::|\.|#|->|/|:", symbol.strip())[-1]
             exact.sort(key=lambda s: (s.name != last, is_test_path(s.path), _KIND_RANK.get(s.kind, 5),
@@ -161,7 +163,7 @@ class Engine:
             hits = [(s, 1.0 - i * 1e-3) for i, s in enumerate(exact[:k])]
         else:
             hits = self._fuzzy_symbols(symbol, k)
-        return [self._symbol_result(s, score) for s, score in hits]
+        return [self._symbol_result(s, score, focus=bodies.get(s.id)) for s, score in hits]
 
     def _fuzzy_symbols(self, symbol: str, k: int) -> list[tuple[Symbol, float]]:
         """Near spellings (edit-distance ratio >= 70: ``shortest_pth``), then names sharing the query's
@@ -411,6 +413,25 @@ def _looks_like_symbol(token: str, query: str) -> bool:
         return True
     return "_" in token.strip("_") or any(sep in token for sep in ("::", ".", "->", "#")) \
         or any(c.isupper() for c in token[1:])
+
+
+def join_overloads(defs: list[Symbol]) -> tuple[list[Symbol], dict[str, int]]:
+    """Overload signatures written one after another above their implementation (TypeScript's, Python's
+    ``@overload``, a property's getter and setter) as one definition: from the first signature to the end
+    of the last, which names it (its id and signature). Also returns, per joined definition, the line of
+    the last one's start, for the snippet to show the body rather than only the signatures."""
+    out: list[Symbol] = []
+    bodies: dict[str, int] = {}
+    for s in sorted(defs, key=lambda s: (s.path, s.start_line)):
+        prev = out[-1] if out else None
+        if prev is not None and (prev.path, prev.qualname, prev.kind) == (s.path, s.qualname, s.kind) \
+                and 0 < s.start_line - prev.end_line <= OVERLOAD_GAP:
+            out[-1] = replace(s, start_line=prev.start_line)
+            bodies.pop(prev.id, None)
+            bodies[s.id] = s.start_line
+        else:
+            out.append(s)
+    return out, bodies
 
 
 def _require(value: str, what: str) -> str:

@@ -895,7 +895,10 @@ def _implementations(defs: list[Symbol]) -> list[Symbol]:
     best: dict[tuple[str, str], Symbol] = {}
     for s in defs:
         key = (s.path, s.qualname)
-        if key not in best or s.end_line - s.start_line > best[key].end_line - best[key].start_line:
+        # the implementation comes after its overloads: on equal length (a signature written over as many
+        # lines as the body), the last
+        if key not in best or (s.end_line - s.start_line, s.start_line) > \
+                (best[key].end_line - best[key].start_line, best[key].start_line):
             best[key] = s
     coded = {s.qualname for s in defs if not _is_stub(s.path)}
     return [s for s in defs if best[(s.path, s.qualname)] is s and not (_is_stub(s.path) and s.qualname in coded)]
@@ -1229,7 +1232,7 @@ def _llm_hop(walk: _Walk, hop: int, planner: LLMPlanner, ranked: list[_Node]) ->
     subs, syms, note = planner.plan(walk.query, cands)
     found: list[str] = []
     for name in syms:
-        for s in walk.graph.definitions(name)[:MAX_PER_NAME]:
+        for s in _implementations(walk.graph.definitions(name))[:MAX_PER_NAME]:
             if walk.add(s, 1, "llm") or s.id in walk.nodes:
                 found.append(s.qualname)
     for sub in subs:

@@ -54,3 +54,28 @@ def test_graph_is_patched_after_small_commits(tmp_path: Path) -> None:
     assert engine.refresh() and engine.graph is graph
     assert _view(engine.graph) == _view(Graph(engine.snapshot))
     assert "notes/cli.py" in {e.path for e in engine.graph.importers("notes/storage.py")}
+
+
+def test_find_definition_joins_overloads_with_their_implementation(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "core.ts").write_text(
+        "export class Ajv {\n"
+        "  compile(schema: string): number\n"
+        "  // the widest form\n"
+        "  compile(\n    schema: object\n  ): number\n"
+        "  compile(schema: any): number {\n    return this.add(schema)\n  }\n"
+        "  add(schema: any): number {\n    return 1\n  }\n"
+        "}\n")
+    (root / "conv.py").write_text(
+        "from typing import overload\n\n\n@overload\ndef conv(x: int) -> int: ...\n@overload\n"
+        "def conv(x: str) -> str: ...\ndef conv(x):\n    return x\n\n\ndef other():\n    return conv(1)\n")
+    ix = str(tmp_path / "ix")
+    index_repository(root, ix)
+    engine = Engine(root, ix)
+    [compile_] = engine.find_definition("Ajv.compile")
+    assert (compile_.start_line, compile_.end_line) == (2, 9)
+    assert "return this.add(schema)" in compile_.snippet and "compile(schema: string)" in compile_.snippet
+    conv = engine.find_definition("conv")
+    assert [(r.start_line, r.end_line) for r in conv] == [(4, 9)]
+    assert [(r.start_line, r.end_line) for r in engine.find_definition("add")] == [(10, 12)]

@@ -1,6 +1,6 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, Go packages, qualified names that fall back to a bare name, "which method", and which names count as
-written in the question."""
+declarations, overloads, Go packages, qualified names that fall back to a bare name, "which method", and which
+names count as written in the question."""
 
 from __future__ import annotations
 
@@ -57,6 +57,18 @@ def fill(stack):
     "pkg/__init__.pyi": '''
 def define(cls): ...
 def evolve(inst, **changes): ...
+''',
+    # An overload written over as many lines as the implementation's body
+    "lib/core.ts": '''
+export class Ajv {
+  compile(
+    schema: object
+  ): number
+  compile(schema: any): number {
+    return this.add(schema)
+  }
+  add(schema: any): number { return 1 }
+}
 ''',
     # Two Go packages with a function of the same name: a bare call stays in its own package (folder).
     "cmp/path.go": '''
@@ -117,6 +129,12 @@ def test_the_receiver_chooses_between_a_method_and_a_free_function(engine: Engin
     assert resolved("Stack.add", "push") == ["push"]
     assert resolved("Stack.put", "push") == ["Stack.push"]  # `self.push()`: the caller's own type
     assert resolved("fill", "push") == ["Stack.push"]  # `stack.push()`: a method, not the function
+
+
+def test_an_overloaded_start_is_its_implementation(engine: Engine) -> None:
+    q = "Ajv.compile: which method adds the schema"
+    named = _named_definitions(_walk(engine, q), decompose(q))
+    assert [(s.qualname, s.start_line) for s, _, _ in named] == [("Ajv.compile", 5)]
 
 
 def test_a_bare_go_call_stays_in_its_package(engine: Engine) -> None:
