@@ -330,6 +330,14 @@ class Graph:
                 out.setdefault(c["name"][i], set()).add(c["receiver"][i])
         return out
 
+    def bases(self, symbol_id: str) -> list[str]:
+        """The names a type's definition extends or implements (its superclasses, interfaces, embedded
+        types), in the order written."""
+        self._index_refs()
+        c = self._refs
+        return list(dict.fromkeys(c["name"][i] for i in self._refs_by_enclosing.get(symbol_id, [])
+                                  if c["kind"][i] == "implementation" and i not in self._dead))
+
     # ---- imports -------------------------------------------------------------------------
     def importers(self, path: str) -> list[ImportEdge]:
         return self._import_edges()[1].get(path, [])

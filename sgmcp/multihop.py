@@ -446,8 +446,9 @@ class _Walk:
                 out[enclosing.id] = enclosing
         return list(out.values())
 
-    def members(self, sym: Symbol) -> list[Symbol]:
-        """Methods of a class/type (same file), functions nested in a function."""
+    def members(self, sym: Symbol, inherited: bool = True) -> list[Symbol]:
+        """Methods of a class/type (same file; those of the types it extends when it has none), functions
+        nested in a function."""
         prefix = sym.qualname + "."
         depth = sym.qualname.count(".") + 1
         in_file = self.graph.in_file(sym.path)
@@ -456,6 +457,17 @@ class _Walk:
         if sym.kind in _TYPES and sym.kind != "module":  # Rust impls, Go methods: container names the type
             out += [s for s in in_file if s.container == sym.name and s.id != sym.id and s not in out
                     and s.kind in _CALLABLE]
+            if inherited and not out:  # a type without methods of its own acts through those it inherits
+                for base in self.base_types(sym):  # (ValidationError's __str__ is _Error's)
+                    out += [s for s in self.members(base, inherited=False) if s not in out]
+        return out
+
+    def base_types(self, sym: Symbol) -> list[Symbol]:
+        """The repository's definitions of the types ``sym`` extends, resolved by name like a call."""
+        out: list[Symbol] = []
+        for name in self.graph.bases(sym.id):
+            defs = [s for s in self.resolve_call(sym, name) if s.kind in _TYPES and s.kind != "module"]
+            out += [s for s in defs if s.id != sym.id and s not in out]
         return out
 
     def refs(self, sym: Symbol) -> list[Symbol]:

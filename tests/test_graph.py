@@ -88,6 +88,14 @@ def test_in_file_and_enclosing(graph: Graph) -> None:
 
 # ---- references ---------------------------------------------------------------------------------
 
+def test_bases_of_a_type(graph: Graph) -> None:
+    [exporter] = [s for s in graph.definitions("CsvExporter") if s.kind == "class"]  # not its constructors
+    assert graph.bases(exporter.id) == ["Exporter"]
+    [api_error] = graph.definitions("ApiError")
+    assert graph.bases(api_error.id) == ["Error"]
+    assert graph.bases(graph.definitions("NoteStore.save")[0].id) == []
+
+
 def test_callers_of_a_python_function(graph: Graph) -> None:
     callers = graph.callers("hash_password")
     where = {(ref.path, sym.qualname if sym else None) for ref, sym in callers}

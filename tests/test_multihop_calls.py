@@ -1,6 +1,6 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, overloads, Go packages, qualified names that fall back to a bare name, "which method", and which
-names count as written in the question."""
+declarations, overloads, inherited methods, Go packages, qualified names that fall back to a bare name, "which
+method", and which names count as written in the question."""
 
 from __future__ import annotations
 
@@ -57,6 +57,21 @@ def fill(stack):
     "pkg/__init__.pyi": '''
 def define(cls): ...
 def evolve(inst, **changes): ...
+''',
+    # A subclass without methods of its own, and one with
+    "pkg/errors.py": '''
+class _Error(Exception):
+    def __str__(self):
+        return "error"
+
+
+class ValidationError(_Error):
+    """An instance was invalid."""
+
+
+class SchemaError(_Error):
+    def describe(self):
+        return "schema"
 ''',
     # An overload written over as many lines as the implementation's body
     "lib/core.ts": '''
@@ -135,6 +150,13 @@ def test_an_overloaded_start_is_its_implementation(engine: Engine) -> None:
     q = "Ajv.compile: which method adds the schema"
     named = _named_definitions(_walk(engine, q), decompose(q))
     assert [(s.qualname, s.start_line) for s, _, _ in named] == [("Ajv.compile", 5)]
+
+
+def test_a_type_without_methods_acts_through_those_it_inherits(engine: Engine) -> None:
+    walk = _walk(engine)
+    assert engine.graph.bases(_sym(engine, "ValidationError").id) == ["_Error"]
+    assert [s.qualname for s in walk.members(_sym(engine, "ValidationError"))] == ["_Error.__str__"]
+    assert [s.qualname for s in walk.members(_sym(engine, "SchemaError"))] == ["SchemaError.describe"]
 
 
 def test_a_bare_go_call_stays_in_its_package(engine: Engine) -> None:
