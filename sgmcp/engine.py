@@ -36,6 +36,7 @@ HYBRID_WEIGHTS = {"dense": 1.0, "bm25": 0.1, "name": 0.0, "symbol": 1.5, "path":
 LEXICAL_WEIGHTS = {"bm25": 1.0, "symbol": 1.5, "name": 1.0, "path": 0.5}
 SNIPPET_LINES = 16
 OVERLOAD_GAP = 6  # lines between one overload and the next (comments, decorators) at most
+_OVERLOADABLE = frozenset({"function", "method"})
 
 
 class QueryError(ValueError):
@@ -211,7 +212,7 @@ class Engine:
         query = _require(query, "query")
         lists = self.retrieval_lists(query, max(50, k * 5), LEXICAL_WEIGHTS)
         ranked = apply_code_rules(fuse(lists, LEXICAL_WEIGHTS), query)
-        return self.chunk_results(drop_overlaps(ranked, k))
+        return self.chunk_results(drop_overlaps(self.implementations(ranked, k), k))
 
     @property
     def encoder(self) -> Encoder:
@@ -242,7 +243,26 @@ class Engine:
         """The top ``k`` chunks for ``query``, best first (``vector``: its embedding, if already known)."""
         weights = self.weights if self.has_vectors else LEXICAL_WEIGHTS
         lists = self.retrieval_lists(query, max(50, k * 5), weights, vector=vector)
-        return drop_overlaps(apply_code_rules(fuse(lists, weights), query), k)
+        return drop_overlaps(self.implementations(apply_code_rules(fuse(lists, weights), query), k), k)
+
+    def implementations(self, cands: list[Candidate], k: int) -> list[Candidate]:
+        """An overload signature among the best ``3 * k`` stands for its implementation, the definition
+        with the body (``join_overloads``); the copies then overlap and ``drop_overlaps`` keeps the best."""
+        for c in cands[: 3 * k]:
+            r = c.row
+            if r.get("kind") not in _OVERLOADABLE or not r.get("definition_id"):
+                continue
+            defs = [s for s in self.graph.definitions(r["qualname"]) if s.path == r["path"]]
+            if len(defs) < 2:
+                continue
+            joined, bodies = join_overloads(defs)
+            body = next((s.id for s in joined if s.id in bodies and s.start_line <= r["start_line"] <= s.end_line),
+                        None)
+            if body is not None and body != r["definition_id"]:
+                rows = self.chunks.rows_where("definition_id", [body])
+                if rows:
+                    c.row = rows[0]
+        return cands
 
     def retrieval_lists(self, query: str, limit: int, weights: dict[str, float], *,
                         vector: np.ndarray | None = None) -> dict[str, list[dict[str, Any]]]:

@@ -56,7 +56,7 @@ def test_graph_is_patched_after_small_commits(tmp_path: Path) -> None:
     assert "notes/cli.py" in {e.path for e in engine.graph.importers("notes/storage.py")}
 
 
-def test_find_definition_joins_overloads_with_their_implementation(tmp_path: Path) -> None:
+def test_overloads_are_joined_with_their_implementation(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "core.ts").write_text(
@@ -79,3 +79,6 @@ def test_find_definition_joins_overloads_with_their_implementation(tmp_path: Pat
     conv = engine.find_definition("conv")
     assert [(r.start_line, r.end_line) for r in conv] == [(4, 9)]
     assert [(r.start_line, r.end_line) for r in engine.find_definition("add")] == [(10, 12)]
+    # search finds the signatures' words too, but answers with the implementation, once
+    for results in (engine.semantic_search("compile schema", 5), engine.lexical_search("compile schema", 5)):
+        assert [(r.start_line, r.end_line) for r in results if r.symbol == "Ajv.compile"] == [(7, 9)]
