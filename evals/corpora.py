@@ -110,6 +110,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("go-cmp", "0.5.9", "go", "debian", "golang-github-google-go-cmp-dev=0.5.9-1",
            keep=("usr/share/gocode/src/github.com/google/go-cmp",),
            upstream="github.com/google/go-cmp 0.5.9 (equality and diffs of Go values), Debian golang-github-google-go-cmp-dev 0.5.9-1"),
+    # Corpora of the fresh6 multi-hop set (issue 7)
+    Corpus("sqlparse", "0.5.1", "python", "pypi", "sqlparse", keep=("sqlparse",),
+           upstream="sqlparse 0.5.1 (non-validating SQL parser, splitter and formatter), PyPI sdist"),
+    Corpus("marked", "4.3.0", "javascript", "npm", "marked", keep=("src", "bin", "package.json", "README.md"),
+           upstream="marked 4.3.0 (Markdown parser and HTML renderer), npm package, JavaScript sources"),
+    Corpus("serde-json", "1.0.87", "rust", "debian", "librust-serde-json-dev=1.0.87-1",
+           keep=("usr/share/cargo/registry/serde_json-1.0.87",),
+           upstream="serde_json 1.0.87 (JSON for Rust, serde), Debian librust-serde-json-dev 1.0.87-1"),
 )}
 
 
