@@ -11,9 +11,11 @@ only interprets the standard captures:
 from __future__ import annotations
 
 import bisect
+import hashlib
 import inspect
 import re
 from functools import cache
+from pathlib import Path
 
 from tree_sitter import Node, Parser, QueryCursor
 
@@ -31,6 +33,19 @@ _MAX_SIGNATURE = 300
 _METHOD_PARENTS = CONTAINER_KINDS - {"namespace", "module"}
 # Every line is in the chunk of each definition around it: nesting multiplies a file's chunk text.
 MAX_DEFINITION_DEPTH = 32
+
+
+@cache
+def parser_tag() -> str:
+    """A digest of what turns a file into rows: the language table, every tags query, this module and
+    the chunker. A file indexed under another tag is parsed again (``indexer.pipeline``), so an existing
+    index picks up a changed query; its vectors are reused wherever a chunk's text stays the same."""
+    here = Path(__file__).parent
+    digest = hashlib.blake2b(digest_size=4)
+    for path in [here / "languages.toml", here / "parser.py", here / "chunking.py",
+                 *sorted((here / "queries").glob("*.scm"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 @cache

@@ -15,7 +15,7 @@ from .discover import DEFAULT_MAX_FILE_BYTES, FileEntry, content_skip_reason, di
 from .hashing import content_hash
 from .identifiers import split_text
 from .model import Chunk, ParsedFile
-from .parser import parse_file
+from .parser import parse_file, parser_tag
 from .store import DEFAULT_DIM, SCHEMA_VERSION, Batch, IndexStore, default_index_dir, path_in, sql_string
 from .lock import WriterLock
 
@@ -56,6 +56,12 @@ class _FileResult:
     lines: int = 0
 
 
+def file_digest(data: bytes) -> str:
+    """A file row's ``content_hash``: the parser's tag and the content's hash (a file parsed by another
+    version of the parser is parsed again, whatever its content)."""
+    return f"{parser_tag()}:{content_hash(data)}"
+
+
 def _read_and_parse(root: str, entry: FileEntry, known_digest: str | None) -> _FileResult:
     result = _FileResult(entry)
     try:
@@ -63,7 +69,7 @@ def _read_and_parse(root: str, entry: FileEntry, known_digest: str | None) -> _F
     except OSError as err:  # vanished or unreadable since discovery
         result.skip = f"unreadable: {err.strerror or err}"  # transient: not remembered (no digest)
         return result
-    result.digest = content_hash(data)
+    result.digest = file_digest(data)
     if result.digest == known_digest:
         return result  # touched but not changed
     result.skip = content_skip_reason(entry.path, data)
@@ -116,8 +122,9 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
             in_scope = set(known)  # already limited to the scope
         summary.skipped_files = list(found.skipped)
         present = {e.path for e in found.files}
-        todo = [e for e in found.files
-                if (k := known.get(e.path)) is None or (k["size"], k["mtime_ns"]) != (e.size, e.mtime_ns)]
+        tag = parser_tag() + ":"
+        todo = [e for e in found.files if (k := known.get(e.path)) is None
+                or (k["size"], k["mtime_ns"]) != (e.size, e.mtime_ns) or not k["content_hash"].startswith(tag)]
         deleted = in_scope - present
         results = _parse_all(str(root_path), todo, known, progress, workers)
 

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.hashing import content_hash
-from indexer.pipeline import index_repository
+from indexer.pipeline import file_digest, index_repository
 from indexer.store import DATA_TABLES, IndexStore
 from sgmcp.engine import Engine
 
@@ -100,7 +99,7 @@ class Repo:
             text += f"class Holder{v}:\n    def method_{v}(self):\n        return {v}\n"
             names += [f"Holder{v}", f"Holder{v}.method_{v}"]
         data = text.encode()
-        self.versions[rel][content_hash(data)] = set(names)
+        self.versions[rel][file_digest(data)] = set(names)
         self.version_no[rel] = v
         tmp = self.staging / f"{v}.tmp"
         tmp.write_bytes(data)
@@ -256,7 +255,7 @@ def test_kill_9_during_indexing_and_watching(tmp_path: Path, helper) -> None:
     assert {p for p, _ in a["files_set"]} == set(repo.files())
     # Every file's indexed version is the one on disk.
     assert {(p, h) for p, h in a["files_set"]} == {
-        (p, content_hash((repo.root / p).read_bytes())) for p in repo.files()}
+        (p, file_digest((repo.root / p).read_bytes())) for p in repo.files()}
     assert time.monotonic() - started < 90
 
 

@@ -114,6 +114,20 @@ def test_other_schema_version_is_rebuilt(repo: Path, tmp_path: Path) -> None:
     assert step.parsed == 4 and _symbols(ix)
 
 
+def test_files_parsed_by_another_parser_version_are_parsed_again(repo: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_chunkcache import WordHashEncoder
+
+    from indexer import pipeline
+
+    ix = str(tmp_path / "ix")
+    assert index_repository(repo, ix, encoder=WordHashEncoder()).parsed == 4
+    monkeypatch.setattr(pipeline, "parser_tag", lambda: "0ther")  # a tags query changed, say
+    step = index_repository(repo, ix, encoder=WordHashEncoder())
+    assert step.parsed == 4 and step.embedded == 0  # every file again; the unchanged chunks keep their vectors
+    assert index_repository(repo, ix, encoder=WordHashEncoder()).parsed == 0
+
+
 def test_broken_syntax_and_bad_bytes_still_index(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     _write(root, "ok.py", "def fine():\n    return 1\n")

@@ -50,3 +50,7 @@
 ]) @reference.class
 
 (use_declaration argument: (_) @import.module) @import
+
+; A call inside a macro's arguments (`tri!(self.parse_ident(..))`, `format!("{}", f(x))`): the grammar keeps
+; them as tokens; a name right before a parenthesised token tree is a call (`x[0]` is not).
+(token_tree (identifier) @name . (token_tree . "(")) @reference.call
