@@ -118,6 +118,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("serde-json", "1.0.87", "rust", "debian", "librust-serde-json-dev=1.0.87-1",
            keep=("usr/share/cargo/registry/serde_json-1.0.87",),
            upstream="serde_json 1.0.87 (JSON for Rust, serde), Debian librust-serde-json-dev 1.0.87-1"),
+    # Corpora of the fresh7 multi-hop set (issue 7)
+    Corpus("python-dateutil", "2.9.0.post0", "python", "pypi", "python-dateutil", keep=("src",),
+           upstream="python-dateutil 2.9.0.post0 (date parsing, recurrence rules, time zones, relative deltas), PyPI sdist"),
+    Corpus("mobx", "6.13.5", "typescript", "npm", "mobx", keep=("src", "package.json", "README.md"),
+           upstream="mobx 6.13.5 (observable state, computed values and reactions), npm package, TypeScript sources"),
+    Corpus("gorilla-websocket", "1.5.0", "go", "debian", "golang-github-gorilla-websocket-dev=1.5.0-2",
+           keep=("usr/share/gocode/src/github.com/gorilla/websocket",),
+           upstream="github.com/gorilla/websocket 1.5.0 (WebSocket protocol for Go), Debian golang-github-gorilla-websocket-dev 1.5.0-2"),
 )}
 
 
