@@ -167,7 +167,7 @@ class Plan:
     wanted_names: set[str]  # names the target asks for by name ("which validator's __call__")
     mentioned: list[str]  # other code names in the target: the answer's code likely uses them (RAISE, EXCLUDE)
     words: list[str]  # plain words of the anchor that may name a definition ("retry operator")
-    deep: bool  # asks for the last step of a chain ("finally", "eventually")
+    deep: bool  # the target asks for the last step of a chain ("finally", "eventually")
     callers: bool  # asks who uses the anchor ("the function that enforces it")
     wants: str  # callable | type | any
     inner: bool  # asks for a function nested in another ("which inner function")
@@ -210,7 +210,7 @@ def decompose(query: str) -> Plan:
     mentioned = [t for t in target_idents if t not in wanted and t not in idents]
     return Plan(anchor=anchor, target=target, identifiers=idents + rest, pairs=pairs, calls=calls,
                 wanted_names=wanted, mentioned=mentioned, words=words,
-                deep=bool(_DEEP.search(text)), callers=bool(_CALLERS.search(target)),
+                deep=bool(_DEEP.search(target)), callers=bool(_CALLERS.search(target)),
                 wants="type" if _WANTS_TYPE.search(target) and not _WANTS_CALLABLE.search(target)
                 else "callable" if _WANTS_CALLABLE.search(target) else "any",
                 inner=bool(_INNER.search(target)), split=how)

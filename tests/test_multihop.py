@@ -48,6 +48,8 @@ def test_decompose_splits_anchor_and_target() -> None:
 
     p = decompose("Schema.load: which method finally calls each registered post_load processor")
     assert p.identifiers == ["Schema.load"] and p.deep and "post" in p.calls
+    # "the last step" of the starting point is not a question about the last step of the chain
+    assert not decompose("SerializerUnicode.process, the last step of format: which function cuts lines").deep
 
     # No separator: the interrogative starts the target; a trailing relative clause is the anchor.
     p = decompose("Router.ServeHTTP cleans the path before matching, which function does it")
