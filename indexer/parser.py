@@ -73,6 +73,35 @@ class _RawDef:
         self.parent: _RawDef | None = None
 
 
+RECOVER_MAX_BYTES = 200_000  # files with syntax errors up to this size are parsed statement by statement
+RECOVER_MAX_PIECES = 100
+_PIECE_START = re.compile(rb"[A-Za-z_$@#]")
+_LEAD_IN = re.compile(rb"\s*(//|/\*|\*|#|@)")  # comments and decorators that belong to the statement below
+
+
+def _top_level_pieces(source: bytes) -> list[bytes]:
+    """The file once per top-level statement (a line at column 0 after a blank line or a closed one,
+    with the comments and decorators right above it), everything else blanked out: offsets, lines
+    and columns stay those of the file."""
+    lines = source.split(b"\n")
+    starts = [0]
+    for i in range(1, len(lines)):
+        if not _PIECE_START.match(lines[i]) or _LEAD_IN.match(lines[i]):
+            continue
+        start = i
+        while start - 1 > starts[-1] and _LEAD_IN.match(lines[start - 1]):
+            start -= 1
+        prev = lines[start - 1].rstrip()
+        if not prev or prev[:1] in (b"}", b")", b"]") or prev.endswith((b";", b"}")):
+            starts.append(start)
+    if len(starts) > RECOVER_MAX_PIECES:  # merge neighbours: at most RECOVER_MAX_PIECES parses
+        step = -(-len(starts) // RECOVER_MAX_PIECES)
+        starts = starts[::step]
+    bounds = [*starts, len(lines)]
+    blank = [re.sub(rb"[^\n]", b" ", line) for line in lines]
+    return [b"\n".join(blank[:lo] + lines[lo:hi] + blank[hi:]) for lo, hi in zip(bounds, bounds[1:])]
+
+
 def parse_source(path: str, source: bytes, spec: LanguageSpec) -> ParsedFile:
     """Parse ``source`` (the bytes of ``path``) as ``spec``'s language."""
     _, query = grammar(spec)
@@ -82,7 +111,12 @@ def parse_source(path: str, source: bytes, spec: LanguageSpec) -> ParsedFile:
     raw_refs: list[tuple[Node, str]] = []
     imports: dict[tuple[int, str], Import] = {}
 
-    for _, caps in QueryCursor(query).matches(root):
+    # Where the grammar's error recovery gives up on the rest of a file (TypeScript interfaces with
+    # several call signatures do that), each top-level statement is parsed again on its own.
+    roots = [root]
+    if root.has_error and len(source) <= RECOVER_MAX_BYTES:
+        roots = [_parser(spec).parse(masked).root_node for masked in _top_level_pieces(source)] or roots
+    for _, caps in (match for r in roots for match in QueryCursor(query).matches(r)):
         names = caps.get("name", [])
         for key, nodes in caps.items():
             if key.startswith("definition.") and names:

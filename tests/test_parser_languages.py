@@ -628,3 +628,37 @@ def test_language(lang: str):
         assert d.id == f"{case.path}#{d.qualname}@{d.start_line}"
         if d.kind in ("function", "method"):
             assert d.signature, d
+
+
+def test_statements_after_an_unrecoverable_syntax_error_are_still_found():
+    # tree-sitter-typescript loses the rest of this file after the interface's multi-line return type
+    source = b"""import { run } from "./run"
+
+export interface Factory extends Base {
+    <T extends Function | undefined>(fn: T): T
+    <T extends Function | undefined>(name: string, fn: T): T
+
+    (name: string): Decorator &
+        Base &
+        Other
+
+    bound: Decorator & Base
+}
+
+/** Creates the factory. */
+function createFactory(auto: boolean): Factory {
+    return run(auto) as Factory
+}
+
+export function runNow<T>(fn: () => T): T {
+    return run(fn)
+}
+"""
+    parsed = parse_source("src/action.ts", source, specs()["typescript"])
+    assert parsed.syntax_errors
+    by_name = {d.qualname: d for d in parsed.definitions}
+    assert set(by_name) == {"Factory", "createFactory", "runNow"}  # not the `return` of a broken parse
+    assert (by_name["runNow"].start_line, by_name["runNow"].end_line) == (19, 21)
+    assert by_name["createFactory"].doc == "Creates the factory."
+    assert any(r.name == "run" and r.enclosing_id == by_name["runNow"].id for r in parsed.references)
+    assert [i.module for i in parsed.imports] == ["./run"]
