@@ -85,6 +85,8 @@ _THIS = {"this"}
 # Languages without an implicit `this`: a bare call there is a free function or a type, not a method.
 _NO_IMPLICIT_THIS = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust"})
 _GO_RECEIVER = re.compile(r"func\s*\(\s*(\w+)")
+_CONSTRUCTOR = re.compile(r"__\w+__|constructor|new|init|New")
+_LITERAL = re.compile(r"""[rbfuRBFU]{0,2}["'`]|\d""")  # a receiver that is a string or number literal
 _TYPES = {"class", "struct", "interface", "trait", "enum", "type", "impl", "protocol", "module", "namespace"}
 _STOP = frozenset("""a an the of to in on for from by with and or is are be been being it its this that these those
 which what where who whom whose how when why does do did done doing can could should would will shall may might
@@ -338,6 +340,8 @@ class _Walk:
         if caller.container == name:  # `Email(...)` inside class Email: the imported one, not itself
             defs = [s for s in defs if not (s.path == caller.path and s.qualname == name)] or defs
         receivers = self.call_receivers(caller).get(name)
+        if receivers and all(_LITERAL.match(r) for r in receivers):
+            return []  # `", ".join()`, `"{}".format()`: the language's own string methods, never the repository's
         if receivers and len(defs) > 1:  # what the call is written on: `self.f()`, `obj.f()`, `pkg.F()`, `f()`
             kept: dict[str, Symbol] = {}
             for receiver in sorted(receivers):
@@ -614,19 +618,24 @@ class _Walk:
         return more
 
     def bridge(self, hop: int) -> int:
-        """Join target-search hits that the walked neighbourhood calls (or whose owner it reached)."""
+        """Join target-search hits that the walked neighbourhood calls (or whose owner it reached or
+        constructs)."""
         joined = []
         for node in [n for n in self.nodes.values() if n.via == "subquery"]:
             if time.perf_counter() > self.deadline:
                 break
             best: _Node | None = None
-            for other in self.callers(node.sym) + self._owner(node.sym):
+            owners = self._owner(node.sym)
+            # a method of a type the neighbourhood constructs counts as called from there (as in `through`)
+            builders = {c.id for o in owners if o.kind in _TYPES and not _CONSTRUCTOR.fullmatch(node.sym.name)
+                        and self.fan_in(o) <= MAX_FAN_IN for c in self.callers(o)}
+            for other in self.callers(node.sym) + owners + [self.graph.symbols[i] for i in sorted(builders)]:
                 near = self.nodes.get(other.id)
                 if near is None or near is node or not near.connected or near.via in ("subquery", "bridge") \
                         or (best is not None and near.dist >= best.dist):
                     continue
                 # the call must resolve to this very definition (Email.__call__'s `_format_error` is Email's)
-                if other.qualname == node.sym.qualname.rsplit(".", 1)[0] or \
+                if other.qualname == node.sym.qualname.rsplit(".", 1)[0] or other.id in builders or \
                         node.sym in self.resolve_call(other, node.sym.name):
                     best = near
             if best is not None:
@@ -814,7 +823,8 @@ class _Walk:
             sites = self.graph.callers(sym.name)
             # An override that calls the base method (``super()._bind_to_schema(...)``) does not make it a utility.
             if len(self.graph.by_name(sym.name)) == 1:
-                count = len({r.enclosing_id for r, enc in sites if self.usable(enc) and enc.name != sym.name})
+                count = len({r.enclosing_id for r, enc in sites if self.usable(enc) and enc.name != sym.name
+                             and not _LITERAL.match(r.receiver)})
             else:
                 sample = sites[:60]
                 hits = {enc.id for _, enc in sample if self.usable(enc) and enc.id != sym.id

@@ -1,6 +1,6 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, overloads, inherited methods, Go packages, qualified names that fall back to a bare name, "which
-method", and which names count as written in the question."""
+declarations, overloads, inherited methods, Go packages, calls on string literals, constructed types, qualified
+names that fall back to a bare name, "which method", and which names count as written in the question."""
 
 from __future__ import annotations
 
@@ -72,6 +72,27 @@ class ValidationError(_Error):
 class SchemaError(_Error):
     def describe(self):
         return "schema"
+''',
+    # A free function that string methods share a name with; a filter type built in one place
+    "pkg/api.py": '''
+def format(sql, **options):
+    return build_stack(options).run(sql)
+
+
+def describe(value):
+    return "{}: {}".format("value", value)
+
+
+class TruncateFilter:
+    def __init__(self, width):
+        self.width = width
+
+    def process(self, stream):
+        return stream[: self.width]
+
+
+def build_stack(options):
+    return TruncateFilter(options["width"])
 ''',
     # An overload written over as many lines as the implementation's body
     "lib/core.ts": '''
@@ -157,6 +178,23 @@ def test_a_type_without_methods_acts_through_those_it_inherits(engine: Engine) -
     assert engine.graph.bases(_sym(engine, "ValidationError").id) == ["_Error"]
     assert [s.qualname for s in walk.members(_sym(engine, "ValidationError"))] == ["_Error.__str__"]
     assert [s.qualname for s in walk.members(_sym(engine, "SchemaError"))] == ["SchemaError.describe"]
+
+
+def test_a_call_on_a_string_literal_is_not_a_call_of_the_repository(engine: Engine) -> None:
+    walk = _walk(engine)
+    assert walk.resolve_call(_sym(engine, "describe"), "format") == []
+    assert walk.fan_in(_sym(engine, "format")) == 0
+
+
+def test_a_method_of_a_type_the_neighbourhood_constructs_is_joined(engine: Engine) -> None:
+    walk = _walk(engine)
+    walk.add(_sym(engine, "build_stack"), 1, "callee")
+    walk.add(_sym(engine, "TruncateFilter.process"), multihop.UNREACHED, "subquery")
+    walk.add(_sym(engine, "TruncateFilter.__init__"), multihop.UNREACHED, "subquery")
+    walk.bridge(2)
+    process, init = (walk.nodes[_sym(engine, q).id] for q in ("TruncateFilter.process", "TruncateFilter.__init__"))
+    assert (process.via, process.dist, process.connected) == ("bridge", 2, True)
+    assert init.via == "subquery"  # a constructor says nothing of what the type is for
 
 
 def test_a_bare_go_call_stays_in_its_package(engine: Engine) -> None:
