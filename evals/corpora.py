@@ -126,6 +126,18 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("gorilla-websocket", "1.5.0", "go", "debian", "golang-github-gorilla-websocket-dev=1.5.0-2",
            keep=("usr/share/gocode/src/github.com/gorilla/websocket",),
            upstream="github.com/gorilla/websocket 1.5.0 (WebSocket protocol for Go), Debian golang-github-gorilla-websocket-dev 1.5.0-2"),
+    # Corpora of the fresh8 multi-hop set (issue 7)
+    Corpus("parsimonious", "0.11.0", "python", "pypi", "parsimonious", keep=(
+               "parsimonious/__init__.py", "parsimonious/grammar.py", "parsimonious/expressions.py",
+               "parsimonious/nodes.py", "parsimonious/exceptions.py", "parsimonious/utils.py", "parsimonious/tests",
+               "README.rst"),
+           upstream="parsimonious 0.11.0 (PEG grammars and parse trees for Python), PyPI sdist"),
+    Corpus("semver", "7.8.6", "javascript", "npm", "semver",
+           keep=("classes", "functions", "ranges", "internal", "bin", "index.js", "preload.js", "package.json", "README.md"),
+           upstream="semver 7.8.6 (the semantic version parser used by npm: versions, ranges, comparators), npm package, JavaScript sources"),
+    Corpus("gobwas-glob", "0.2.3", "go", "debian", "golang-github-gobwas-glob-dev=0.2.3+git20180208.19c076c-2",
+           keep=("usr/share/gocode/src/github.com/gobwas/glob",),
+           upstream="github.com/gobwas/glob 0.2.3+git20180208.19c076c (glob pattern compiler and matchers for Go), Debian golang-github-gobwas-glob-dev 0.2.3+git20180208.19c076c-2"),
 )}
 
 
