@@ -212,7 +212,7 @@ class Engine:
         query = _require(query, "query")
         lists = self.retrieval_lists(query, max(50, k * 5), LEXICAL_WEIGHTS)
         ranked = apply_code_rules(fuse(lists, LEXICAL_WEIGHTS), query)
-        return self.chunk_results(drop_overlaps(self.implementations(ranked, k), k))
+        return self.chunk_results(drop_overlaps(self._overload_bodies(ranked, k), k))
 
     @property
     def encoder(self) -> Encoder:
@@ -243,9 +243,9 @@ class Engine:
         """The top ``k`` chunks for ``query``, best first (``vector``: its embedding, if already known)."""
         weights = self.weights if self.has_vectors else LEXICAL_WEIGHTS
         lists = self.retrieval_lists(query, max(50, k * 5), weights, vector=vector)
-        return drop_overlaps(self.implementations(apply_code_rules(fuse(lists, weights), query), k), k)
+        return drop_overlaps(self._overload_bodies(apply_code_rules(fuse(lists, weights), query), k), k)
 
-    def implementations(self, cands: list[Candidate], k: int) -> list[Candidate]:
+    def _overload_bodies(self, cands: list[Candidate], k: int) -> list[Candidate]:
         """An overload signature among the best ``3 * k`` stands for its implementation, the definition
         with the body (``join_overloads``); the copies then overlap and ``drop_overlaps`` keeps the best."""
         for c in cands[: 3 * k]:

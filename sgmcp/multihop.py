@@ -85,7 +85,7 @@ _THIS = {"this"}
 # Languages without an implicit `this`: a bare call there is a free function or a type, not a method.
 _NO_IMPLICIT_THIS = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust"})
 _GO_RECEIVER = re.compile(r"func\s*\(\s*(\w+)")
-_CONSTRUCTOR = re.compile(r"__\w+__|constructor|new|init|New")
+_SPECIAL_METHOD = re.compile(r"__\w+__|constructor|new|init|New")  # constructors, dunder methods
 _LITERAL = re.compile(r"""[rbfuRBFU]{0,2}["'`]|\d""")  # a receiver that is a string or number literal
 _TYPES = {"class", "struct", "interface", "trait", "enum", "type", "impl", "protocol", "module", "namespace"}
 _STOP = frozenset("""a an the of to in on for from by with and or is are be been being it its this that these those
@@ -626,8 +626,9 @@ class _Walk:
                 break
             best: _Node | None = None
             owners = self._owner(node.sym)
-            # a method of a type the neighbourhood constructs counts as called from there (as in `through`)
-            builders = {c.id for o in owners if o.kind in _TYPES and not _CONSTRUCTOR.fullmatch(node.sym.name)
+            # a method of a type the neighbourhood constructs counts as called from there (as in `through`);
+            # a constructor or other special method says nothing of what the type is for
+            builders = {c.id for o in owners if o.kind in _TYPES and not _SPECIAL_METHOD.fullmatch(node.sym.name)
                         and self.fan_in(o) <= MAX_FAN_IN for c in self.callers(o)}
             for other in self.callers(node.sym) + owners + [self.graph.symbols[i] for i in sorted(builders)]:
                 near = self.nodes.get(other.id)
