@@ -662,3 +662,19 @@ export function runNow<T>(fn: () => T): T {
     assert by_name["createFactory"].doc == "Creates the factory."
     assert any(r.name == "run" and r.enclosing_id == by_name["runNow"].id for r in parsed.references)
     assert [i.module for i in parsed.imports] == ["./run"]
+
+
+@pytest.mark.parametrize("lang", ["typescript", "tsx"])
+def test_a_function_expression_under_a_type_assertion_is_a_definition(lang: str):
+    source = b"""export const computed: Factory = function computed(a: number) {
+    return track(a)
+} as any
+
+const check = function () {
+    return 1
+} satisfies Checker
+"""
+    parsed = parse_source(f"src/api.{'ts' if lang == 'typescript' else 'tsx'}", source, specs()[lang])
+    assert [(d.qualname, d.kind, d.start_line, d.end_line) for d in parsed.definitions] == [
+        ("computed", "function", 1, 3), ("check", "function", 5, 7)]
+    assert any(r.name == "track" and r.enclosing_id == parsed.definitions[0].id for r in parsed.references)

@@ -13,6 +13,12 @@
   name: (identifier) @name
   value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
 
+; const f: Factory = function f(...) {...} as Factory
+(variable_declarator
+  name: (identifier) @name
+  value: [(as_expression . [(arrow_function) (function_expression)])
+          (satisfies_expression . [(arrow_function) (function_expression)])]) @definition.function
+
 (variable_declarator
   name: (identifier) @name
   value: (class)) @definition.class
