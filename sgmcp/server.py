@@ -45,6 +45,8 @@ FilePath = Annotated[str | None, Field(default=None, max_length=1000,
                                        description="The file the agent is working in (repository-relative)")]
 RecentFiles = Annotated[list[Annotated[str, Field(max_length=1000)]] | None,
                         Field(default=None, max_length=50, description="Files the agent recently read or edited")]
+Rerank = Annotated[bool | None, Field(default=None, description="Let an LLM reorder the top candidates (needs "
+                                      "ANTHROPIC_API_KEY; falls back with a note); unset: the server's default")]
 
 
 def _client(ctx: Context | None) -> str:
@@ -91,7 +93,7 @@ def build_server(service: SearchService) -> MCPServer:
 
     @tool()
     def search(query: Query, k: K = 10, current_file: FilePath = None, recent_files: RecentFiles = None,
-               rerank: bool = False, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS,
+               rerank: Rerank = None, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS,
                ctx: Context | None = None) -> SearchResponse:
         """Search the code base with any question; the intent (definition, usages, implementation,
         similar code, change location) is detected and routed to the best strategy."""
@@ -104,9 +106,11 @@ def build_server(service: SearchService) -> MCPServer:
         if decision.intent == "find_definition" and decision.symbol:
             def run(engine):
                 return engine.find_definition(decision.symbol, fetch) or engine.semantic_search(query, fetch)
+            rerank = bool(rerank)  # the server's default is for descriptions, not names
         elif decision.intent == "find_usage" and decision.symbol:
             def run(engine):
                 return engine.find_usages(decision.symbol, fetch)
+            rerank = bool(rerank)
         else:
             def run(engine):
                 return engine.semantic_search(query, fetch)
@@ -115,7 +119,7 @@ def build_server(service: SearchService) -> MCPServer:
 
     @tool()
     def semantic_search(query: Query, k: K = 10, current_file: FilePath = None,
-                        recent_files: RecentFiles = None, rerank: bool = False,
+                        recent_files: RecentFiles = None, rerank: Rerank = None,
                         max_tokens: MaxTokens = DEFAULT_MAX_TOKENS, ctx: Context | None = None) -> SearchResponse:
         """Find code by what it does, described in words ("turn a markdown table into html rows"):
         dense vectors fused with BM25 over split identifiers, symbol names and paths."""
@@ -139,14 +143,14 @@ def build_server(service: SearchService) -> MCPServer:
 
     @tool()
     def multi_hop_search(query: Query, k: K = 10, max_hops: Annotated[int, Field(ge=1, le=5)] = 3,
-                         max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> SearchResponse:
+                         rerank: Rerank = None, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> SearchResponse:
         """Questions that need several steps: searches, then follows calls from the best hits
         (callees and callers) and ranks everything reached against the question."""
         from .multihop import multi_hop
 
         trail: list[str] = []
         response = service.answer(query, "find_implementation", lambda e: multi_hop(e, query, k, max_hops, trail),
-                                  k=k, max_tokens=max_tokens)
+                                  k=k, max_tokens=max_tokens, rerank=rerank)
         response.notes.extend(trail)
         return response
 

@@ -129,7 +129,10 @@ class SearchService:
     # ---- answering -----------------------------------------------------------------------
     def answer(self, query: str, intent: str, run: Callable[[Engine], list[Result]], *, k: int = 10,
                max_tokens: int = DEFAULT_MAX_TOKENS, client: str = "", context: AgentContext | None = None,
-               notes: list[str] | None = None, rerank: bool = False) -> SearchResponse:
+               notes: list[str] | None = None, rerank: bool | None = False) -> SearchResponse:
+        """Run one strategy and shape its answer. ``rerank``: True or False as the caller asks, None for
+        the server's default (``SGMCP_RERANK``), which only the description searches pass: an outline,
+        a definition or a list of call sites is never sent to the model unasked."""
         started = time.perf_counter()
         state = self.state()
         if state.state in ("building", "missing"):
@@ -137,7 +140,7 @@ class SearchService:
                                   notes=[state.note])
         results = run(self.engine)
         notes = list(notes or [])
-        if rerank or self.rerank_by_default:
+        if rerank or (rerank is None and self.rerank_by_default):
             outcome = self.reranker.rerank(query, results)
             results = outcome.results
             notes.append(outcome.note)

@@ -1,4 +1,5 @@
-"""The server's state object, without the MCP layer: what its watcher leaves ready for the next query."""
+"""The server's state object, without the MCP layer: what its watcher leaves ready for the next query, and
+which answers the server's rerank default applies to."""
 
 from __future__ import annotations
 
@@ -35,3 +36,24 @@ def test_the_watchers_commit_is_loaded_before_the_next_query(tmp_path: Path) -> 
     finally:
         service.close()
         shutil.rmtree(tmp_path / "repo", ignore_errors=True)
+
+
+def test_the_servers_rerank_default_covers_description_searches_only(sample_index, fake_messages, monkeypatch) -> None:
+    """With SGMCP_RERANK set, a description search goes to the model unless the caller says no; an outline,
+    a definition or call sites never go unasked."""
+    monkeypatch.setenv("SGMCP_RERANK", "1")
+    repo, ix = sample_index
+    service = SearchService(repo, ix, watch=False)
+    try:
+        def ask(run, rerank=False):
+            before = len(fake_messages.requests)
+            response = service.answer("q", "find_implementation", run, rerank=rerank)
+            return len(fake_messages.requests) - before, response.notes
+
+        asked, notes = ask(lambda e: e.semantic_search("hash a password", 5), rerank=None)
+        assert asked == 1 and any("rerank" in n for n in notes)
+        assert ask(lambda e: e.semantic_search("hash a password", 5), rerank=False)[0] == 0
+        assert ask(lambda e: e.outline("notes/auth.py"))[0] == 0
+        assert ask(lambda e: e.find_usages("hash_password"))[0] == 0
+    finally:
+        service.close()
