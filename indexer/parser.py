@@ -98,7 +98,7 @@ def _top_level_pieces(source: bytes) -> list[bytes]:
         step = -(-len(starts) // RECOVER_MAX_PIECES)
         starts = starts[::step]
     bounds = [*starts, len(lines)]
-    blank = [re.sub(rb"[^\n]", b" ", line) for line in lines]
+    blank = [b" " * len(line) for line in lines]
     return [b"\n".join(blank[:lo] + lines[lo:hi] + blank[hi:]) for lo, hi in zip(bounds, bounds[1:])]
 
 

@@ -58,8 +58,12 @@ class _FileResult:
 
 def file_digest(data: bytes) -> str:
     """A file row's ``content_hash``: the parser's tag and the content's hash (a file parsed by another
-    version of the parser is parsed again, whatever its content)."""
+    version of the parser is parsed again, whatever its content: ``parsed_by_this_parser``)."""
     return f"{parser_tag()}:{content_hash(data)}"
+
+
+def parsed_by_this_parser(digest: str) -> bool:
+    return digest.startswith(f"{parser_tag()}:")
 
 
 def _read_and_parse(root: str, entry: FileEntry, known_digest: str | None) -> _FileResult:
@@ -122,9 +126,8 @@ def index_repository(root: str | os.PathLike[str], index_dir: str | None = None,
             in_scope = set(known)  # already limited to the scope
         summary.skipped_files = list(found.skipped)
         present = {e.path for e in found.files}
-        tag = parser_tag() + ":"
         todo = [e for e in found.files if (k := known.get(e.path)) is None
-                or (k["size"], k["mtime_ns"]) != (e.size, e.mtime_ns) or not k["content_hash"].startswith(tag)]
+                or (k["size"], k["mtime_ns"]) != (e.size, e.mtime_ns) or not parsed_by_this_parser(k["content_hash"])]
         deleted = in_scope - present
         results = _parse_all(str(root_path), todo, known, progress, workers)
 
