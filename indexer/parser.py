@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import inspect
+import itertools
 import re
 from functools import cache
 from pathlib import Path
@@ -99,7 +100,7 @@ def _top_level_pieces(source: bytes) -> list[bytes]:
         starts = starts[::step]
     bounds = [*starts, len(lines)]
     blank = [b" " * len(line) for line in lines]
-    return [b"\n".join(blank[:lo] + lines[lo:hi] + blank[hi:]) for lo, hi in zip(bounds, bounds[1:])]
+    return [b"\n".join(blank[:lo] + lines[lo:hi] + blank[hi:]) for lo, hi in itertools.pairwise(bounds)]
 
 
 def parse_source(path: str, source: bytes, spec: LanguageSpec) -> ParsedFile:
