@@ -138,6 +138,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("gobwas-glob", "0.2.3", "go", "debian", "golang-github-gobwas-glob-dev=0.2.3+git20180208.19c076c-2",
            keep=("usr/share/gocode/src/github.com/gobwas/glob",),
            upstream="github.com/gobwas/glob 0.2.3+git20180208.19c076c (glob pattern compiler and matchers for Go), Debian golang-github-gobwas-glob-dev 0.2.3+git20180208.19c076c-2"),
+    # Corpora of the fresh9 multi-hop set (issue 7)
+    Corpus("pyyaml", "6.0.2", "python", "pypi", "PyYAML", keep=("lib/yaml", "README.md"),
+           upstream="PyYAML 6.0.2 (YAML parser and emitter for Python, pure-Python sources), PyPI sdist"),
+    Corpus("luxon", "3.7.2", "javascript", "npm", "luxon", keep=("src", "package.json", "README.md"),
+           upstream="luxon 3.7.2 (dates, times, durations and intervals with time zones and Intl formatting), npm package, JavaScript sources"),
+    Corpus("hashicorp-hcl", "1.0.0", "go", "debian", "golang-github-hashicorp-hcl-dev=1.0.0-1.1",
+           keep=("usr/share/gocode/src/github.com/hashicorp/hcl",),
+           upstream="github.com/hashicorp/hcl 1.0.0 (HCL v1 configuration language: scanner, parser, printer, decoder), Debian golang-github-hashicorp-hcl-dev 1.0.0-1.1"),
 )}
 
 
