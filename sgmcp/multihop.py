@@ -54,6 +54,7 @@ from .ranking import Candidate, drop_overlaps, is_test_path
 # fresh5 never set anything.
 TUNING: dict[str, Any] = {
     "mix": (0.45, 0.2, 0.4, 0.15),  # target cosine, question cosine, target overlap, question overlap
+    "clauses": 0.3,  # share of the target cosine taken by the mean cosine of its clauses
     "search_rank": 0.06,  # bonus for a high rank in the target sub-query search
     "deep": 0.025,  # per edge from the anchor, when the question asks for the last step ("finally")
     "near": (0.0, 0.0, -0.015, -0.03, -0.045),  # by edges from the anchor (0..4), otherwise
@@ -70,6 +71,7 @@ SEARCH_K = 20  # hits of each hop-1 search
 SEEDS = 5  # anchor nodes expanded at hop 2
 FRONTIER = 6  # best nodes expanded at each later hop
 MAX_NODES = 400  # reached definitions, all hops together
+MAX_CLAUSES = 6  # clauses of the target embedded on their own
 MAX_FAN_IN = 6  # callers are followed only from definitions called from at most this many places
 MAX_PER_NAME = 6  # definitions one call may resolve to before it counts as ambiguous
 CONFIDENT_MARGIN = 0.1  # the best score ahead of the second by this much stops the walk
@@ -110,6 +112,7 @@ _SPLITTERS = [re.compile(p, re.I) for p in (r"(?<!:):(?!:)\s+", r";\s+", r",?\s+
 _PAIR = re.compile(r"([A-Za-z_][\w$]*(?:(?:::|\.)[A-Za-z_][\w$]*)*)\s+([A-Za-z_][\w$]*)\(\)")
 _CALLS = re.compile(r"\bcall(?:s|ing)?\s+((?:[\w-]+\s+){0,5}[\w-]+)", re.I)
 _INNER = re.compile(r"\b(inner|nested|local)\s+(function|helper|callback|closure|method|func)", re.I)
+_CLAUSE_BREAK = re.compile(r",|;|\(|\)| and | then | or ")
 _INTERROGATIVE = re.compile(r"\b(which|what|where|who|how)\b", re.I)
 _RELATIVE = re.compile(r"\s(?:that|which|whom)\s+(?=(?:the|a|an|this|its|my|our|their)\s)", re.I)
 
@@ -174,6 +177,7 @@ class Plan:
     wants: str  # callable | type | any
     inner: bool  # asks for a function nested in another ("which inner function")
     split: str  # how it was split, for the trail
+    clauses: list[str]  # the target's clauses ("reads up to three components", "stops before a trailing dot")
 
 
 def decompose(query: str) -> Plan:
@@ -215,7 +219,14 @@ def decompose(query: str) -> Plan:
                 deep=bool(_DEEP.search(target)), callers=bool(_CALLERS.search(target)),
                 wants="type" if _WANTS_TYPE.search(target) and not _WANTS_CALLABLE.search(target)
                 else "callable" if _WANTS_CALLABLE.search(target) else "any",
-                inner=bool(_INNER.search(target)), split=how)
+                inner=bool(_INNER.search(target)), split=how, clauses=_clauses(target))
+
+
+def _clauses(target: str) -> list[str]:
+    """The clauses of a long target, each of three words or more (at most ``MAX_CLAUSES``): the encoder was
+    trained on short descriptions, and a long one read whole blurs its parts."""
+    pieces = [c.strip() for c in _CLAUSE_BREAK.split(target) if len(c.split()) >= 3]
+    return pieces[:MAX_CLAUSES] if len(pieces) > 1 else []
 
 
 def _in_target_only(ident: str, anchor: str, target: str) -> bool:
@@ -704,10 +715,16 @@ class _Walk:
         calls_wanted = set(p.calls)
         cos: dict[str, tuple[float, float]] = {}
         if self.qvec:
+            clauses = [v for key, v in self.qvec.items() if key.startswith("clause")]
+            clause_vecs = np.stack(clauses) if clauses else None
             for sid in self.nodes:
                 vec = self._vectors.get(sid)
                 if vec is not None:
-                    cos[sid] = (float(np.dot(self.qvec["target"], vec)), float(np.dot(self.qvec["full"], vec)))
+                    t_cos = float(np.dot(self.qvec["target"], vec))
+                    if clause_vecs is not None:
+                        w = TUNING["clauses"]
+                        t_cos = (1 - w) * t_cos + w * float(np.mean(clause_vecs @ vec))
+                    cos[sid] = (t_cos, float(np.dot(self.qvec["full"], vec)))
         for sid, node in self.nodes.items():
             sym = node.sym
             t_lex, f_lex = self.lexical(sid, self._target_terms), self.lexical(sid, self._full_terms)
@@ -994,7 +1011,8 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     max_hops = max(1, int(max_hops))
     plan = decompose(query)
     graph = engine.graph
-    qvec = _embed(engine, {"full": query, "target": plan.target, "anchor": plan.anchor})  # one encoder call
+    qvec = _embed(engine, {"full": query, "target": plan.target, "anchor": plan.anchor}  # one encoder call
+                  | {f"clause{i}": c for i, c in enumerate(plan.clauses)})
     graph_started = time.perf_counter()
     walk = _Walk(engine, query, plan, graph_started + budget)
     walk.qvec = qvec

@@ -65,6 +65,14 @@ def test_decompose_splits_anchor_and_target() -> None:
     assert p.inner
 
 
+def test_decompose_cuts_a_long_target_into_clauses() -> None:
+    p = decompose("Range.parseRange on '> 1.x': which function reads up to three components, stops before a "
+                  "trailing dot (or at the end) and then reads a prerelease")
+    assert p.clauses == ["which function reads up to three components", "stops before a trailing dot",
+                         "or at the end", "then reads a prerelease"]
+    assert decompose("Schema.load: which method finally calls each post_load processor").clauses == []
+
+
 # ---- the walk ------------------------------------------------------------------------------------
 
 
