@@ -684,7 +684,10 @@ class _Walk:
             return 0.0
         name, doc, body = self._texts[sid]
         total = sum(self._idf.get(t, 1.0) for t in terms)
-        got = sum(self._idf.get(t, 1.0) * (1.0 if t in name else 0.45 if t in doc else 0.2 if t in body else 0.0)
+        # A word of the name counts in full, one of the code about half: a question describes what the code
+        # does, in the code's words (the doc bag, a little less, also holds the file's path words, which every
+        # definition beside it shares). Sixth session: code at 0.2 answered 247 of 357 spent questions, 0.5 265.
+        got = sum(self._idf.get(t, 1.0) * (1.0 if t in name else 0.45 if t in doc else 0.5 if t in body else 0.0)
                   for t in terms)
         return got / total if total else 0.0
 
