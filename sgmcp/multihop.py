@@ -399,8 +399,14 @@ class _Walk:
             # `strings.Index()`, `utils.is_collection()`: a function of an imported module, never a method.
             # In Go a package-qualified call cannot reach a method at all: no function, no edge.
             return functions if caller.language == "go" else (functions or defs)
-        if receiver:  # `obj.f()`: a method of some type, where both exist
-            return methods or defs
+        if receiver:  # `obj.f()`: a method of some type, where both exist; `Reader.__init__(self)`,
+            # `Locale.create()`: the method of the type the receiver names, where there is one
+            named = receiver.rsplit(".", 1)[-1]
+            owned = [s for s in methods if s.container == named]
+            if not owned:  # `Resolver.__init__(self)` where Resolver inherits its __init__
+                bases = {b.name for t in self.graph.by_name(named) if t.kind in _TYPES for b in self.base_types(t)}
+                owned = [s for s in methods if s.container in bases]
+            return owned or methods or defs
         if caller.language in _NO_IMPLICIT_THIS:  # a bare `f()`: a free function or a type, where both exist
             return functions or defs
         return defs  # Java, C#, C++, Kotlin...: a bare call may be a method of `this`

@@ -1,5 +1,5 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, overloads, inherited methods, Go packages, calls on string literals, constructed types, qualified
+declarations, overloads, inherited methods, calls on a type's name, Go packages, calls on string literals, constructed types, qualified
 names that fall back to a bare name, "which method", and which names count as written in the question."""
 
 from __future__ import annotations
@@ -94,6 +94,34 @@ class TruncateFilter:
 def build_stack(options):
     return TruncateFilter(options["width"])
 ''',
+    # Explicit base-class calls (PyYAML's loaders): `Reader.__init__(self)` is Reader's, one of a base that
+    # inherits it is its base's, and never the same-named method of a class beside the caller
+    "pkg/loader.py": '''
+class Reader:
+    def __init__(self, stream):
+        self.stream = stream
+
+
+class BaseResolver:
+    def __init__(self):
+        self.paths = []
+
+
+class Resolver(BaseResolver):
+    pass
+
+
+class BaseLoader(Reader, Resolver):
+    def __init__(self, stream):
+        Reader.__init__(self, stream)
+        Resolver.__init__(self)
+
+
+class SafeLoader(Reader, Resolver):
+    def __init__(self, stream):
+        Reader.__init__(self, stream)
+        Resolver.__init__(self)
+''',
     # An overload written over as many lines as the implementation's body
     "lib/core.ts": '''
 export class Ajv {
@@ -165,6 +193,12 @@ def test_the_receiver_chooses_between_a_method_and_a_free_function(engine: Engin
     assert resolved("Stack.add", "push") == ["push"]
     assert resolved("Stack.put", "push") == ["Stack.push"]  # `self.push()`: the caller's own type
     assert resolved("fill", "push") == ["Stack.push"]  # `stack.push()`: a method, not the function
+
+
+def test_a_call_on_a_type_name_is_that_types_method(engine: Engine) -> None:
+    walk = _walk(engine)
+    resolved = walk.resolve_call(_sym(engine, "SafeLoader.__init__"), "__init__")
+    assert sorted(s.qualname for s in resolved) == ["BaseResolver.__init__", "Reader.__init__"]
 
 
 def test_an_overloaded_start_is_its_implementation(engine: Engine) -> None:
