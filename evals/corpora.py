@@ -146,6 +146,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("hashicorp-hcl", "1.0.0", "go", "debian", "golang-github-hashicorp-hcl-dev=1.0.0-1.1",
            keep=("usr/share/gocode/src/github.com/hashicorp/hcl",),
            upstream="github.com/hashicorp/hcl 1.0.0 (HCL v1 configuration language: scanner, parser, printer, decoder), Debian golang-github-hashicorp-hcl-dev 1.0.0-1.1"),
+    # Corpora of the fresh10 multi-hop set (issue 7)
+    Corpus("packaging", "24.1", "python", "pypi", "packaging", keep=("src",),
+           upstream="packaging 24.1 (PyPA core utilities: versions, specifiers, markers, requirements, tags, metadata), PyPI sdist"),
+    Corpus("js-yaml", "4.1.0", "javascript", "npm", "js-yaml", keep=("lib", "bin", "index.js", "package.json", "README.md"),
+           upstream="js-yaml 4.1.0 (YAML 1.2 loader and dumper for JavaScript), npm package, JavaScript sources"),
+    Corpus("similar", "2.2.1", "rust", "debian", "librust-similar-dev=2.2.1-1",
+           keep=("usr/share/cargo/registry/similar-2.2.1",),
+           upstream="similar 2.2.1 (diff algorithms: Myers, patience, LCS; text diffs and unified diffs), Debian librust-similar-dev 2.2.1-1"),
 )}
 
 
