@@ -393,11 +393,14 @@ class _Walk:
             owners = {caller.container, *caller.qualname.split(".")[:-1]} - {""}
             return [s for s in methods if s.container in owners] or methods or defs
         if receiver.endswith("::"):  # Rust `Vec::new()`, C++ `std::move()`: a scope, its members first
-            scope = receiver[:-2].rsplit("::", 1)[-1].split("<", 1)[0]
+            scope = re.sub(r"::<[^:]*>", "", receiver[:-2]).rsplit("::", 1)[-1].split("<", 1)[0]  # `T::<u32>::`
             return [s for s in defs if scope and s.container == scope] or defs
         if receiver and self._is_module(caller, receiver):
-            # `strings.Index()`, `utils.is_collection()`: a function of an imported module, never a method.
+            # `strings.Index()`, `utils.is_collection()`: a function of an imported module, never a method,
+            # and that module's where one is (`_manylinux.platform_tags()` beside a `platform_tags` of its own).
             # In Go a package-qualified call cannot reach a method at all: no function, no edge.
+            module = receiver.rsplit(".", 1)[-1]
+            functions = [s for s in functions if module in _module_names(s.path)] or functions
             return functions if caller.language == "go" else (functions or defs)
         if receiver:  # `obj.f()`: a method of some type, where both exist; `Reader.__init__(self)`,
             # `Locale.create()`: the method of the type the receiver names, where there is one
@@ -926,6 +929,13 @@ def _stem(word: str) -> str:
     abbreviations count as their words (vars/variables, cfg/configuration)."""
     word = _ABBREVIATIONS.get(word, word)
     return word[:5] if len(word) > 5 else word.rstrip("s") if len(word) > 3 else word
+
+
+def _module_names(path: str) -> set[str]:
+    """What an import may call the module of ``path``: its file's stem and its folder
+    (``pkg/_manylinux.py`` -> ``_manylinux``, ``pkg``; a Go package is its folder)."""
+    folder, _, file = path.rpartition("/")
+    return {file.split(".", 1)[0], folder.rpartition("/")[2]} - {""}
 
 
 def _idf(texts: list[tuple[set[str], set[str], set[str]]]) -> dict[str, float]:

@@ -1,5 +1,5 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, overloads, inherited methods, calls on a type's name, Go packages, calls on string literals, constructed types, qualified
+declarations, overloads, inherited methods, calls on a type's name or a module's, Rust type parameters, Go packages, calls on string literals, constructed types, qualified
 names that fall back to a bare name, "which method", and which names count as written in the question."""
 
 from __future__ import annotations
@@ -122,6 +122,38 @@ class SafeLoader(Reader, Resolver):
         Reader.__init__(self, stream)
         Resolver.__init__(self)
 ''',
+    # A module-qualified call beside a namesake in the caller's own file (packaging's tags.py)
+    "tags/_manylinux.py": '''
+def platform_tags(archs):
+    return ["manylinux_" + a for a in archs]
+''',
+    "tags/tags.py": '''
+from . import _manylinux
+
+
+def _linux_platforms(archs):
+    yield from _manylinux.platform_tags(archs)
+
+
+def platform_tags():
+    return list(_linux_platforms(["x86_64"]))
+''',
+    # A Rust call with an explicit type parameter (`Type::<u32>::new`)
+    "src/distinct.rs": '''
+pub struct IdentifyDistinct<T> { next: T }
+
+impl<T> IdentifyDistinct<T> {
+    pub fn new(first: T) -> Self { IdentifyDistinct { next: first } }
+}
+
+pub struct ChangesIter { pos: usize }
+
+impl ChangesIter {
+    pub fn new(pos: usize) -> Self { ChangesIter { pos } }
+}
+
+pub fn diff(n: u32) -> IdentifyDistinct<u32> { IdentifyDistinct::<u32>::new(n) }
+''',
     # An overload written over as many lines as the implementation's body
     "lib/core.ts": '''
 export class Ajv {
@@ -199,6 +231,18 @@ def test_a_call_on_a_type_name_is_that_types_method(engine: Engine) -> None:
     walk = _walk(engine)
     resolved = walk.resolve_call(_sym(engine, "SafeLoader.__init__"), "__init__")
     assert sorted(s.qualname for s in resolved) == ["BaseResolver.__init__", "Reader.__init__"]
+
+
+def test_a_module_qualified_call_is_that_modules_function(engine: Engine) -> None:
+    walk = _walk(engine)
+    resolved = walk.resolve_call(_sym(engine, "_linux_platforms"), "platform_tags")
+    assert [s.path for s in resolved] == ["tags/_manylinux.py"]
+
+
+def test_a_rust_call_with_a_type_parameter_is_that_types_function(engine: Engine) -> None:
+    walk = _walk(engine)
+    resolved = walk.resolve_call(_sym(engine, "diff", ".rs"), "new")
+    assert [s.qualname for s in resolved] == ["IdentifyDistinct.new"]
 
 
 def test_an_overloaded_start_is_its_implementation(engine: Engine) -> None:
