@@ -113,8 +113,8 @@ def _import_names(parsed: ParsedFile) -> dict[str, str]:
     """Local name -> imported module, for the names a file imports."""
     names: dict[str, str] = {}
     for imp in parsed.imports:
-        for name in imp.names:
-            names[name.rsplit(".", 1)[-1]] = imp.module
+        for name in imp.names:  # "name" or "name as alias"
+            names[name.split(" as ")[-1].rsplit(".", 1)[-1].strip()] = imp.module
         last = re.split(r"[./:\\]+", imp.module.rstrip("/*;{} "))[-1]
         if last:
             names.setdefault(last, imp.module)

@@ -345,6 +345,12 @@ class _Walk:
         return self._resolved[key]
 
     def _resolve_call(self, caller: Symbol, name: str) -> list[Symbol]:
+        aliased = self._imported_aliases(caller.path).get(name)
+        if aliased is not None:  # `from ._parser import parse_requirement as _parse_requirement`
+            original, module_path = aliased
+            found = [s for s in self.graph.by_name(original) if s.path == module_path and self.usable(s)]
+            if found:
+                return _implementations(found)
         defs = _implementations([s for s in self.graph.by_name(name) if self.usable(s) and s.id != caller.id])
         defs = [s for s in defs if s.name == name] or defs
         defs = [s for s in defs if not _is_stub(s.path)] or defs  # a call runs code, never a declaration
@@ -452,6 +458,19 @@ class _Walk:
             self._imports[key] = names  # type: ignore[assignment]
         return self._imports[key]  # type: ignore[return-value]
 
+    def _imported_aliases(self, path: str) -> dict[str, tuple[str, str]]:
+        """The names a file imports under another: alias -> (the name where it is defined, that file)."""
+        key = "aliases:" + path
+        if key not in self._imports:
+            aliases: dict[str, tuple[str, str]] = {}
+            for e in self.graph.imported_by(path):
+                for n in e.names if e.resolved else ():
+                    original, _, alias = (part.strip() for part in n.partition(" as "))
+                    if alias and alias != original:
+                        aliases[alias] = (original.rsplit(".", 1)[-1], e.resolved)
+            self._imports[key] = aliases  # type: ignore[assignment]
+        return self._imports[key]  # type: ignore[return-value]
+
     def call_names(self, sym: Symbol) -> set[str]:
         if sym.id not in self._calls:
             self._calls[sym.id] = set(self.call_receivers(sym))
@@ -512,8 +531,8 @@ class _Walk:
             return []  # a declaration (`mod x;`) in another file: its importers are not known here
         out: dict[str, Symbol] = {}
         for edge in self.graph.importers(sym.path)[:50]:
-            for name in edge.names[:10]:
-                for ref in self.graph.references(name.rsplit(".", 1)[-1])[:50]:
+            for name in edge.names[:10]:  # what the importing file calls it: "x as y" is y there
+                for ref in self.graph.references(name.split(" as ")[-1].rsplit(".", 1)[-1].strip())[:50]:
                     enclosing = self.graph.symbols.get(ref.enclosing_id)
                     if ref.path == edge.path and self.usable(enclosing):
                         out[enclosing.id] = enclosing

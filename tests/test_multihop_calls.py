@@ -1,5 +1,5 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, overloads, inherited methods, calls on a type's name or a module's, Rust type parameters, Go packages, calls on string literals, constructed types, qualified
+declarations, overloads, inherited methods, calls on a type's name or a module's, import aliases, Rust type parameters, Go packages, calls on string literals, constructed types, qualified
 names that fall back to a bare name, "which method", and which names count as written in the question."""
 
 from __future__ import annotations
@@ -138,6 +138,22 @@ def _linux_platforms(archs):
 def platform_tags():
     return list(_linux_platforms(["x86_64"]))
 ''',
+    # A call through an import alias, beside a namesake of the alias in the imported module (packaging)
+    "tags/_parser.py": '''
+def parse_requirement(source):
+    return _parse_requirement(source)
+
+
+def _parse_requirement(tokens):
+    return tokens
+''',
+    "tags/requirements.py": '''
+from ._parser import parse_requirement as _parse_requirement
+
+
+def requirement(text):
+    return _parse_requirement(text)
+''',
     # A Rust call with an explicit type parameter (`Type::<u32>::new`)
     "src/distinct.rs": '''
 pub struct IdentifyDistinct<T> { next: T }
@@ -237,6 +253,15 @@ def test_a_module_qualified_call_is_that_modules_function(engine: Engine) -> Non
     walk = _walk(engine)
     resolved = walk.resolve_call(_sym(engine, "_linux_platforms"), "platform_tags")
     assert [s.path for s in resolved] == ["tags/_manylinux.py"]
+
+
+def test_a_call_through_an_import_alias_is_the_imported_function(engine: Engine) -> None:
+    walk = _walk(engine)
+    resolved = walk.resolve_call(_sym(engine, "requirement"), "_parse_requirement")
+    assert [(s.qualname, s.path) for s in resolved] == [("parse_requirement", "tags/_parser.py")]
+    # the file that defines both names calls its own `_parse_requirement`
+    own = walk.resolve_call(_sym(engine, "parse_requirement"), "_parse_requirement")
+    assert [s.qualname for s in own] == ["_parse_requirement"]
 
 
 def test_a_rust_call_with_a_type_parameter_is_that_types_function(engine: Engine) -> None:

@@ -678,3 +678,14 @@ const check = function () {
     assert [(d.qualname, d.kind, d.start_line, d.end_line) for d in parsed.definitions] == [
         ("computed", "function", 1, 3), ("check", "function", 5, 7)]
     assert any(r.name == "track" and r.enclosing_id == parsed.definitions[0].id for r in parsed.references)
+
+
+@pytest.mark.parametrize(("path", "source"), [
+    ("pkg/req.py", b"from ._parser import parse_requirement as _parse_requirement, Marker\n"),
+    ("src/req.js", b"import { parse_requirement as _parse_requirement, Marker } from './_parser'\n"),
+    ("src/req.ts", b"import { parse_requirement as _parse_requirement, Marker } from './_parser'\n"),
+    ("src/req.tsx", b"import { parse_requirement as _parse_requirement, Marker } from './_parser'\n"),
+])
+def test_an_aliased_import_keeps_the_name_and_the_alias(path: str, source: bytes):
+    parsed = parse_source(path, source, language_for(path))
+    assert sorted(parsed.imports[0].names) == ["Marker", "parse_requirement as _parse_requirement"]

@@ -31,5 +31,5 @@
   module_name: (_) @import.module
   name: [
     (dotted_name) @import.name
-    (aliased_import name: (dotted_name) @import.name)
+    (aliased_import) @import.name  ; "parse_requirement as _parse_requirement": the name and the local alias
   ]) @import

@@ -115,7 +115,7 @@
   source: (string (string_fragment) @import.module)) @import
 
 (import_statement
-  (import_clause (named_imports (import_specifier alias: (identifier) @import.name)))
+  (import_clause (named_imports (import_specifier alias: (identifier)) @import.name))  ; "a as b"
   source: (string (string_fragment) @import.module)) @import
 
 (export_statement
