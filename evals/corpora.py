@@ -154,6 +154,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("similar", "2.2.1", "rust", "debian", "librust-similar-dev=2.2.1-1",
            keep=("usr/share/cargo/registry/similar-2.2.1",),
            upstream="similar 2.2.1 (diff algorithms: Myers, patience, LCS; text diffs and unified diffs), Debian librust-similar-dev 2.2.1-1"),
+    # Corpora of the fresh11 multi-hop set (issue 7)
+    Corpus("mistune", "3.0.2", "python", "pypi", "mistune", keep=("src",),
+           upstream="mistune 3.0.2 (Markdown parser with plugins and HTML / reStructuredText / Markdown renderers), PyPI sdist"),
+    Corpus("msgpack-ts", "3.1.3", "typescript", "npm", "@msgpack/msgpack", keep=("src", "mod.ts", "package.json", "README.md"),
+           upstream="@msgpack/msgpack 3.1.3 (MessagePack encoder and decoder with extension types), npm package, TypeScript sources"),
+    Corpus("go-toml", "1.9.4", "go", "debian", "golang-github-pelletier-go-toml-dev=1.9.4-1",
+           keep=("usr/share/gocode/src/github.com/pelletier/go-toml",),
+           upstream="github.com/pelletier/go-toml 1.9.4 (TOML for Go: lexer, parser, tree, marshaling, query), Debian golang-github-pelletier-go-toml-dev 1.9.4-1"),
 )}
 
 
