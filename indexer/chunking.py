@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from .model import CONTAINER_KINDS, Chunk, Definition, ParsedFile
+from .model import CONTAINER_KINDS, Chunk, Definition, ParsedFile, imported_as
 
 MODULE_WINDOW = 60  # lines per module-level chunk
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -113,8 +113,8 @@ def _import_names(parsed: ParsedFile) -> dict[str, str]:
     """Local name -> imported module, for the names a file imports."""
     names: dict[str, str] = {}
     for imp in parsed.imports:
-        for name in imp.names:  # "name" or "name as alias"
-            names[name.split(" as ")[-1].rsplit(".", 1)[-1].strip()] = imp.module
+        for name in imp.names:
+            names[imported_as(name)[1]] = imp.module
         last = re.split(r"[./:\\]+", imp.module.rstrip("/*;{} "))[-1]
         if last:
             names.setdefault(last, imp.module)

@@ -47,7 +47,15 @@ class Import:
     path: str
     module: str
     line: int
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # as written: "parse", "parse as _parse"
+
+
+def imported_as(name: str) -> tuple[str, str]:
+    """One of an import's names as (the name where it is defined, what the importing file calls it):
+    ``parse_requirement as _parse_requirement`` gives both, ``parse`` the same name twice."""
+    original, _, alias = (part.strip() for part in name.partition(" as "))
+    original = original.rsplit(".", 1)[-1]
+    return original, alias or original
 
 
 @dataclass(slots=True)

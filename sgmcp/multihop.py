@@ -41,6 +41,7 @@ import numpy as np
 
 from indexer.graph import Symbol
 from indexer.identifiers import split_identifier
+from indexer.model import imported_as
 
 from .engine import Engine
 from .models import Result
@@ -425,7 +426,7 @@ class _Walk:
         if caller.path not in self._modules:
             names: set[str] = set()
             for e in self.graph.imported_by(caller.path):
-                names.update(n.split(" as ")[-1].strip() for n in e.names)
+                names.update(imported_as(n)[1] for n in e.names)
                 if caller.language == "go" and not e.names:  # the package's name: its path's last part
                     parts = [p for p in e.module.split("/") if p and not re.fullmatch(r"v\d+", p)]
                     if parts:
@@ -454,7 +455,7 @@ class _Walk:
             names: dict[str, set[str]] = {}
             for e in self.graph.imported_by(path):
                 for n in e.names if e.resolved else ():
-                    names.setdefault(n.rsplit(".", 1)[-1].split(" as ")[0].strip(), set()).add(e.resolved)
+                    names.setdefault(imported_as(n)[0], set()).add(e.resolved)
             self._imports[key] = names  # type: ignore[assignment]
         return self._imports[key]  # type: ignore[return-value]
 
@@ -465,9 +466,9 @@ class _Walk:
             aliases: dict[str, tuple[str, str]] = {}
             for e in self.graph.imported_by(path):
                 for n in e.names if e.resolved else ():
-                    original, _, alias = (part.strip() for part in n.partition(" as "))
-                    if alias and alias != original:
-                        aliases[alias] = (original.rsplit(".", 1)[-1], e.resolved)
+                    original, alias = imported_as(n)
+                    if alias != original:
+                        aliases[alias] = (original, e.resolved)
             self._imports[key] = aliases  # type: ignore[assignment]
         return self._imports[key]  # type: ignore[return-value]
 
@@ -531,8 +532,8 @@ class _Walk:
             return []  # a declaration (`mod x;`) in another file: its importers are not known here
         out: dict[str, Symbol] = {}
         for edge in self.graph.importers(sym.path)[:50]:
-            for name in edge.names[:10]:  # what the importing file calls it: "x as y" is y there
-                for ref in self.graph.references(name.split(" as ")[-1].rsplit(".", 1)[-1].strip())[:50]:
+            for name in edge.names[:10]:
+                for ref in self.graph.references(imported_as(name)[1])[:50]:  # the name in the importing file
                     enclosing = self.graph.symbols.get(ref.enclosing_id)
                     if ref.path == edge.path and self.usable(enclosing):
                         out[enclosing.id] = enclosing

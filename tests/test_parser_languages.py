@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from indexer.languages import grammar, language_for, specs
+from indexer.model import imported_as
 from indexer.parser import parse_source
 
 
@@ -689,3 +690,5 @@ const check = function () {
 def test_an_aliased_import_keeps_the_name_and_the_alias(path: str, source: bytes):
     parsed = parse_source(path, source, language_for(path))
     assert sorted(parsed.imports[0].names) == ["Marker", "parse_requirement as _parse_requirement"]
+    assert [imported_as(n) for n in sorted(parsed.imports[0].names)] == [
+        ("Marker", "Marker"), ("parse_requirement", "_parse_requirement")]
