@@ -692,3 +692,23 @@ def test_an_aliased_import_keeps_the_name_and_the_alias(path: str, source: bytes
     assert sorted(parsed.imports[0].names) == ["Marker", "parse_requirement as _parse_requirement"]
     assert [imported_as(n) for n in sorted(parsed.imports[0].names)] == [
         ("Marker", "Marker"), ("parse_requirement", "_parse_requirement")]
+
+
+def test_a_go_method_taken_as_a_value_is_a_call():
+    source = b"""package toml
+
+func (l *lexer) lexKey() stateFn {
+	return l.lexRvalue
+}
+
+func (l *lexer) lexRvalue() stateFn {
+	unquote := strconv.Unquote
+	unquote(l.text)
+	return nil
+}
+"""
+    parsed = parse_source("lexer.go", source, language_for("lexer.go"))
+    calls = {(r.name, r.receiver, r.enclosing_id.rsplit("#", 1)[1]) for r in parsed.references if r.kind == "call"}
+    # a lexer's state functions run through the value their predecessor returns; an assigned function is called
+    assert ("lexRvalue", "l", "lexer.lexKey@3") in calls
+    assert ("Unquote", "strconv", "lexer.lexRvalue@7") in calls

@@ -54,6 +54,12 @@
     ])
   ]) @reference.call
 
+; A method or function taken as a value (`return l.lexString`, `f := strconv.Unquote`): it is
+; called later, through the value (a lexer's state functions, callbacks).
+(return_statement (expression_list (selector_expression field: (field_identifier) @name))) @reference.call
+(short_var_declaration right: (expression_list (selector_expression field: (field_identifier) @name))) @reference.call
+(assignment_statement right: (expression_list (selector_expression field: (field_identifier) @name))) @reference.call
+
 (type_conversion_expression
   type: (generic_type type: [
     (type_identifier) @name
