@@ -281,6 +281,15 @@ class _Node:
 UNREACHED = 99
 
 
+@dataclass
+class _FileImports:
+    """What one file imports from the repository: the files, each name (as defined) -> the files it comes
+    from, and each alias -> (the name it stands for, its file)."""
+    files: set[str] = field(default_factory=set)
+    by_name: dict[str, set[str]] = field(default_factory=dict)
+    aliases: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
 class _Walk:
     def __init__(self, engine: Engine, query: str, plan: Plan, deadline: float) -> None:
         self.engine, self.graph, self.query, self.plan = engine, engine.graph, query, plan
@@ -294,7 +303,7 @@ class _Walk:
         self.qvec: dict[str, np.ndarray] = {}
         self._texts: dict[str, tuple[set[str], set[str], set[str]]] = {}
         self._vectors: dict[str, np.ndarray | None] = {}
-        self._imports: dict[str, set[str]] = {}
+        self._imports: dict[str, _FileImports] = {}
         self._calls: dict[str, set[str]] = {}
         self._receivers: dict[str, dict[str, set[str]]] = {}
         self._modules: dict[str, set[str]] = {}  # per file: the names its imported modules are called by
@@ -346,7 +355,7 @@ class _Walk:
         return self._resolved[key]
 
     def _resolve_call(self, caller: Symbol, name: str) -> list[Symbol]:
-        aliased = self._imported_aliases(caller.path).get(name)
+        aliased = self._file_imports(caller.path).aliases.get(name)
         if aliased is not None:  # `from ._parser import parse_requirement as _parse_requirement`
             original, module_path = aliased
             found = [s for s in self.graph.by_name(original) if s.path == module_path and self.usable(s)]
@@ -367,8 +376,8 @@ class _Walk:
             defs = [s for s in defs if s.id in kept]  # every way the caller writes the call counts
         if len(defs) > 1:
             owner = self._owner_name(caller)
-            imported = self._imported(caller.path)
-            by_name = self._imported_names(caller.path).get(name, set())
+            imports = self._file_imports(caller.path)
+            imported, by_name = imports.files, imports.by_name.get(name, set())
             # A Go package is its folder: a bare call never leaves it (imports are written `pkg.F()`).
             folder = caller.path.rpartition("/")[0]
             package = [s for s in defs if s.path.rpartition("/")[0] == folder] if caller.language == "go" else []
@@ -444,33 +453,20 @@ class _Walk:
             self._receivers[sym.id] = self.graph.call_receivers(sym.id)
         return self._receivers[sym.id]
 
-    def _imported(self, path: str) -> set[str]:
+    def _file_imports(self, path: str) -> _FileImports:
         if path not in self._imports:
-            self._imports[path] = {e.resolved for e in self.graph.imported_by(path) if e.resolved}
-        return self._imports[path]
-
-    def _imported_names(self, path: str) -> dict[str, set[str]]:
-        key = "names:" + path
-        if key not in self._imports:
-            names: dict[str, set[str]] = {}
+            got = _FileImports()
             for e in self.graph.imported_by(path):
-                for n in e.names if e.resolved else ():
-                    names.setdefault(imported_as(n)[0], set()).add(e.resolved)
-            self._imports[key] = names  # type: ignore[assignment]
-        return self._imports[key]  # type: ignore[return-value]
-
-    def _imported_aliases(self, path: str) -> dict[str, tuple[str, str]]:
-        """The names a file imports under another: alias -> (the name where it is defined, that file)."""
-        key = "aliases:" + path
-        if key not in self._imports:
-            aliases: dict[str, tuple[str, str]] = {}
-            for e in self.graph.imported_by(path):
-                for n in e.names if e.resolved else ():
+                if not e.resolved:
+                    continue
+                got.files.add(e.resolved)
+                for n in e.names:
                     original, alias = imported_as(n)
+                    got.by_name.setdefault(original, set()).add(e.resolved)
                     if alias != original:
-                        aliases[alias] = (original, e.resolved)
-            self._imports[key] = aliases  # type: ignore[assignment]
-        return self._imports[key]  # type: ignore[return-value]
+                        got.aliases[alias] = (original, e.resolved)
+            self._imports[path] = got
+        return self._imports[path]
 
     def call_names(self, sym: Symbol) -> set[str]:
         if sym.id not in self._calls:
