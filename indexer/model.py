@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # Kinds that hold other definitions; a function inside one of these is a method.
@@ -50,12 +51,16 @@ class Import:
     names: list[str] = field(default_factory=list)  # as written: "parse", "parse as _parse"
 
 
+_AS = re.compile(r"\s+as\s+")
+
+
 def imported_as(name: str) -> tuple[str, str]:
     """One of an import's names as (the name where it is defined, what the importing file calls it):
-    ``parse_requirement as _parse_requirement`` gives both, ``parse`` the same name twice."""
-    original, _, alias = (part.strip() for part in name.partition(" as "))
+    ``parse_requirement as _parse_requirement`` gives both (however the source spaces or breaks it),
+    ``parse`` the same name twice."""
+    original, *alias = _AS.split(name.strip(), maxsplit=1)
     original = original.rsplit(".", 1)[-1]
-    return original, alias or original
+    return original, alias[0] if alias else original
 
 
 @dataclass(slots=True)

@@ -694,6 +694,13 @@ def test_an_aliased_import_keeps_the_name_and_the_alias(path: str, source: bytes
         ("Marker", "Marker"), ("parse_requirement", "_parse_requirement")]
 
 
+def test_an_alias_written_over_several_lines_is_read():
+    source = b"from ._parser import (\n    parse_requirement\n    as\n    _parse_requirement,\n    b  as  c,\n)\n"
+    parsed = parse_source("pkg/req.py", source, language_for("pkg/req.py"))
+    assert [imported_as(n) for n in parsed.imports[0].names] == [("parse_requirement", "_parse_requirement"),
+                                                                 ("b", "c")]
+
+
 def test_a_go_method_taken_as_a_value_is_a_call():
     source = b"""package toml
 
