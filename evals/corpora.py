@@ -162,6 +162,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("go-toml", "1.9.4", "go", "debian", "golang-github-pelletier-go-toml-dev=1.9.4-1",
            keep=("usr/share/gocode/src/github.com/pelletier/go-toml",),
            upstream="github.com/pelletier/go-toml 1.9.4 (TOML for Go: lexer, parser, tree, marshaling, query), Debian golang-github-pelletier-go-toml-dev 1.9.4-1"),
+    # Corpora of the fresh12 multi-hop set (issue 7)
+    Corpus("lark", "1.2.2", "python", "pypi", "lark", keep=("lark",),
+           upstream="lark 1.2.2 (parsing toolkit: grammar loader, Earley / LALR parsers, lexers, parse trees and transformers), PyPI sdist"),
+    Corpus("markdown-it", "14.1.0", "javascript", "npm", "markdown-it", keep=("lib", "index.mjs", "package.json", "README.md"),
+           upstream="markdown-it 14.1.0 (CommonMark Markdown parser with block / inline rule chains and an HTML renderer), npm package, JavaScript sources"),
+    Corpus("gjson", "1.14.4", "go", "debian", "golang-github-tidwall-gjson-dev=1.14.4-2",
+           keep=("usr/share/gocode/src/github.com/tidwall/gjson",),
+           upstream="github.com/tidwall/gjson 1.14.4 (fast JSON value lookup by path syntax, modifiers and iteration), Debian golang-github-tidwall-gjson-dev 1.14.4-2"),
 )}
 
 
