@@ -170,6 +170,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("gjson", "1.14.4", "go", "debian", "golang-github-tidwall-gjson-dev=1.14.4-2",
            keep=("usr/share/gocode/src/github.com/tidwall/gjson",),
            upstream="github.com/tidwall/gjson 1.14.4 (fast JSON value lookup by path syntax, modifiers and iteration), Debian golang-github-tidwall-gjson-dev 1.14.4-2"),
+    # Corpora of the fresh13 multi-hop set (issue 7)
+    Corpus("python-markdown", "3.7", "python", "pypi", "markdown", keep=("markdown",),
+           upstream="Python-Markdown 3.7 (Markdown to HTML with block and inline processors, tree processors, postprocessors and extensions), PyPI sdist"),
+    Corpus("yaml-js", "2.5.1", "javascript", "npm", "yaml", keep=("dist", "package.json", "README.md"),
+           upstream="yaml 2.5.1 (eemeli/yaml: YAML 1.1/1.2 lexer, CST parser, composer, document model and stringifier), npm package, compiled CommonJS dist/"),
+    Corpus("textwrap", "0.16.0", "rust", "debian", "librust-textwrap-dev=0.16.0-2",
+           keep=("usr/share/cargo/registry/textwrap-0.16.0",),
+           upstream="textwrap 0.16.0 (word wrapping, filling, indenting and dedenting of text; first-fit and optimal-fit wrapping), Debian librust-textwrap-dev 0.16.0-2"),
 )}
 
 
