@@ -10,6 +10,7 @@ from typing import Any
 RRF_K = 60
 _TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testing)(/|$)|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
 _DEMOTED_PATH = re.compile(r"(^|/)(examples?|docs?|benchmarks?|fixtures?|generated|gen|build|dist)(/|$)")
+_TEST_MODULES = frozenset({"tests", "test"})
 _MENTIONS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock|pytest|unittest)\b", re.I)
 
 
@@ -43,6 +44,11 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
+def is_test_code(path: str, qualname: str = "") -> bool:
+    """A test file, or a definition inside a ``tests`` module of its file (Rust's ``#[cfg(test)] mod tests``)."""
+    return is_test_path(path) or any(part in _TEST_MODULES for part in qualname.split(".")[:-1])
+
+
 def apply_code_rules(cands: list[Candidate], query: str) -> list[Candidate]:
     """Prefer definitions over loose module code and text windows, and the project's own code over
     tests, examples and docs unless the query asks for them."""
@@ -54,7 +60,7 @@ def apply_code_rules(cands: list[Candidate], query: str) -> list[Candidate]:
             c.score *= 0.7
         elif kind == "module":
             c.score *= 0.85
-        if not wants_tests and is_test_path(path):
+        if not wants_tests and is_test_code(path, c.row.get("qualname") or ""):
             c.score *= 0.6
         elif _DEMOTED_PATH.search(path):
             c.score *= 0.85

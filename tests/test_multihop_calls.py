@@ -1,5 +1,5 @@
 """Multi-hop call resolution and question cues on a small generated repository (structural index): stub
-declarations, overloads, inherited methods, calls on a type's name or a module's, import aliases, Rust type parameters, Go packages, calls on string literals, constructed types, qualified
+declarations, overloads, inherited methods, calls on a type's name or a module's, import aliases, Rust type parameters and unit tests, Go packages, calls on string literals, constructed types, qualified
 names that fall back to a bare name, "which method", and which names count as written in the question."""
 
 from __future__ import annotations
@@ -169,6 +169,14 @@ impl ChangesIter {
 }
 
 pub fn diff(n: u32) -> IdentifyDistinct<u32> { IdentifyDistinct::<u32>::new(n) }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_starts_at_n() { assert_eq!(diff(3).next, 3); }
+}
 ''',
     # An overload written over as many lines as the implementation's body
     "lib/core.ts": '''
@@ -268,6 +276,13 @@ def test_a_rust_call_with_a_type_parameter_is_that_types_function(engine: Engine
     walk = _walk(engine)
     resolved = walk.resolve_call(_sym(engine, "diff", ".rs"), "new")
     assert [s.qualname for s in resolved] == ["IdentifyDistinct.new"]
+
+
+def test_rust_unit_tests_beside_the_code_are_not_walked(engine: Engine) -> None:
+    test_fn = _sym(engine, "tests.diff_starts_at_n", ".rs")  # inside `mod tests`
+    assert not _walk(engine).usable(test_fn)
+    assert _walk(engine, "which test checks diff").usable(test_fn)  # unless tests are asked for
+    assert "tests.diff_starts_at_n" not in [s.qualname for s in _walk(engine).callers(_sym(engine, "diff", ".rs"))]
 
 
 def test_an_overloaded_start_is_its_implementation(engine: Engine) -> None:
