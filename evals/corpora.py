@@ -178,6 +178,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("textwrap", "0.16.0", "rust", "debian", "librust-textwrap-dev=0.16.0-2",
            keep=("usr/share/cargo/registry/textwrap-0.16.0",),
            upstream="textwrap 0.16.0 (word wrapping, filling, indenting and dedenting of text; first-fit and optimal-fit wrapping), Debian librust-textwrap-dev 0.16.0-2"),
+    # Corpora of the fresh14 multi-hop set (issue 7)
+    Corpus("cerberus", "1.3.5", "python", "pypi", "Cerberus", keep=("cerberus",),
+           upstream="Cerberus 1.3.5 (schema-based validation and normalization of dicts: rules, coercion, defaults, schema validation and registries), PyPI sdist"),
+    Corpus("fast-xml-parser", "4.5.0", "javascript", "npm", "fast-xml-parser", keep=("src", "package.json", "README.md"),
+           upstream="fast-xml-parser 4.5.0 (XML parser, validator and builder: tag and attribute parsing, entities, value parsing and XML output), npm package, JavaScript sources"),
+    Corpus("robfig-cron", "3.0.1", "go", "debian", "golang-github-robfig-cron-dev=3.0.1-1",
+           keep=("usr/share/gocode/src/github.com/robfig/cron",),
+           upstream="github.com/robfig/cron 3.0.1 (cron spec parser, schedules, job runner with chains of job wrappers), Debian golang-github-robfig-cron-dev 3.0.1-1"),
 )}
 
 
