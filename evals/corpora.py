@@ -186,6 +186,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("robfig-cron", "3.0.1", "go", "debian", "golang-github-robfig-cron-dev=3.0.1-1",
            keep=("usr/share/gocode/src/github.com/robfig/cron",),
            upstream="github.com/robfig/cron 3.0.1 (cron spec parser, schedules, job runner with chains of job wrappers), Debian golang-github-robfig-cron-dev 3.0.1-1"),
+    # Corpora of the fresh15 multi-hop set (issue 7)
+    Corpus("voluptuous", "0.15.2", "python", "pypi", "voluptuous", keep=("voluptuous",),
+           upstream="voluptuous 0.15.2 (data validation: schemas compiled to validators, markers, validator combinators), PyPI sdist"),
+    Corpus("ejs", "3.1.10", "javascript", "npm", "ejs", keep=("lib", "package.json", "README.md"),
+           upstream="ejs 3.1.10 (Embedded JavaScript templates: template scanner, source generator, includes and caching), npm package, JavaScript sources"),
+    Corpus("ron", "0.7.1", "rust", "debian", "librust-ron-dev=0.7.1-1",
+           keep=("usr/share/cargo/registry/ron-0.7.1",),
+           upstream="ron 0.7.1 (Rusty Object Notation: parser, serde deserializer and pretty serializer), Debian librust-ron-dev 0.7.1-1"),
 )}
 
 
