@@ -188,11 +188,12 @@ def decompose(query: str) -> Plan:
     """Split a question into the part it starts from and the part it asks for (heuristics only)."""
     text = " ".join(query.strip().rstrip("?.!").split())
     anchor, target, how = text, text, "no split"
+    masked = _mask_code(text)  # never split inside `parse('a: 1')` or `{ typographer: true }`
     for pattern in _SPLITTERS:
-        m = pattern.search(text)
+        m = pattern.search(masked)
         if m and 3 <= m.start() and len(text) - m.end() >= 3:
             anchor, target = text[: m.start()].strip(), text[m.end():].strip()
-            how = f"split on {m.group(0).strip() or ':'!r}"
+            how = f"split on {text[m.start():m.end()].strip() or ':'!r}"
             break
     else:
         m = _INTERROGATIVE.search(text)
@@ -224,6 +225,32 @@ def decompose(query: str) -> Plan:
                 wants="type" if _WANTS_TYPE.search(target) and not _WANTS_CALLABLE.search(target)
                 else "callable" if _WANTS_CALLABLE.search(target) else "any",
                 inner=bool(_INNER.search(target)), split=how, clauses=_clauses(target))
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def _mask_code(text: str) -> str:
+    """``text`` with what sits inside quotes or brackets blanked out (same length). A quote right after a
+    letter is an apostrophe (``it's``); a quote or bracket that never closes masks nothing."""
+    out, i = list(text), 0
+    while i < len(text):
+        ch = text[i]
+        end = -1
+        if ch in "'\"`" and not (i and text[i - 1].isalnum()):
+            end = text.find(ch, i + 1)
+        elif ch in _CLOSERS:
+            depth, j = 0, i
+            for j in range(i, len(text)):
+                depth += (text[j] == ch) - (text[j] == _CLOSERS[ch])
+                if depth == 0:
+                    end = j
+                    break
+        if end > i:
+            out[i + 1:end] = "_" * (end - i - 1)
+            i = end
+        i += 1
+    return "".join(out)
 
 
 def _clauses(target: str) -> list[str]:

@@ -45,8 +45,11 @@ def is_test_path(path: str) -> bool:
 
 
 def is_test_code(path: str, qualname: str = "") -> bool:
-    """A test file, or a definition inside a ``tests`` module of its file (Rust's ``#[cfg(test)] mod tests``)."""
-    return is_test_path(path) or any(part in _TEST_MODULES for part in qualname.split(".")[:-1])
+    """A test file, or a definition inside a ``tests`` module of its file (Rust's ``#[cfg(test)] mod tests``)
+    or a Rust ``test_*`` function (``#[test] fn test_split_lines`` beside the code)."""
+    *containers, name = qualname.split(".")
+    return is_test_path(path) or any(part in _TEST_MODULES for part in containers) \
+        or (path.endswith(".rs") and name.startswith("test_"))
 
 
 def apply_code_rules(cands: list[Candidate], query: str) -> list[Candidate]:

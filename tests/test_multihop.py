@@ -65,6 +65,16 @@ def test_decompose_splits_anchor_and_target() -> None:
     assert p.inner
 
 
+def test_decompose_never_splits_inside_code_or_brackets() -> None:
+    p = decompose("YAML.parse('a: 1\\na: 2') with a repeated key: which function decides whether a key occurs")
+    assert p.anchor == "YAML.parse('a: 1\\na: 2') with a repeated key"
+    assert p.target == "which function decides whether a key occurs"
+    p = decompose("markdownit({ typographer: true }).render(text): which function rewrites dashes")
+    assert p.anchor == "markdownit({ typographer: true }).render(text)"
+    # an apostrophe opens no string; an unclosed bracket masks nothing
+    assert decompose("the mapping's key (see below: which function checks it").anchor == "the mapping's key (see below"
+
+
 def test_decompose_cuts_a_long_target_into_clauses() -> None:
     p = decompose("Range.parseRange on '> 1.x': which function reads up to three components, stops before a "
                   "trailing dot (or at the end) and then reads a prerelease")

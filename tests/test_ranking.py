@@ -11,6 +11,8 @@ from sgmcp.ranking import Candidate, apply_code_rules, is_test_code
     ("src/core.rs", "tests.wraps_long_words", True),  # Rust: #[cfg(test)] mod tests in the same file
     ("src/core.rs", "core.tests.helper.inner", True),
     ("tests/test_core.py", "test_wrap", True),
+    ("src/text.rs", "test_split_lines", True),  # #[test] fn at the top of a Rust file
+    ("src/text.py", "test_split_lines", False),  # elsewhere a test_ function lives in a test file
     ("src/core.rs", "wrap", False),
     ("src/core.rs", "Options.tests", False),  # a method named `tests` is not inside a tests module
     ("src/latest.py", "latest.run", False),
