@@ -1172,8 +1172,10 @@ def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool, bool
                                         if c.qualname == s.qualname and walk.usable(c)])
         if not defs and last != ident:  # `Itertools::diff_with` is the free function `diff_with`,
             # but `attrs.evolve` is not `Attribute.evolve`
-            defs = _implementations([s for s in graph.by_name(last) if walk.usable(s)
-                                     and (not s.container or s.container == parts[-2])])
+            owner, namesakes = parts[-2], [s for s in graph.by_name(last) if walk.usable(s)]
+            defs = _implementations([s for s in namesakes if not s.container or s.container == owner])
+            if not defs and not graph.by_name(owner) and not any(owner in _module_names(p) for p in graph.files):
+                defs = _implementations(namesakes)  # `c.Remove(id)`: a method called on a variable
             defs = defs if len(defs) <= 3 else []
         defs = [s for s in defs if s.name == last] or defs  # `Router.Walk` names Walk, not walk
         if 0 < len(defs) <= MAX_PER_NAME:

@@ -326,6 +326,13 @@ def test_a_qualified_name_falls_back_to_free_functions_not_other_types_methods(e
     assert [s.qualname for s, _, _ in named] == ["evolve"]
 
 
+def test_a_method_called_on_a_variable_is_that_method(engine: Engine) -> None:
+    q = "st.put(1) on a full stack: which method inserts the item"
+    assert [s.qualname for s, _, _ in _named_definitions(_walk(engine, q), decompose(q))] == ["Stack.put"]
+    q = "pkg.put(1): which method inserts the item"  # `pkg` is a package of the repository, not a variable
+    assert _named_definitions(_walk(engine, q), decompose(q)) == []
+
+
 def test_which_method_prefers_methods(engine: Engine) -> None:
     assert _walk(engine, "use: which method returns the class")._wants_method
     assert not _walk(engine, "use: which Attribute method returns the class")._wants_method  # owner cue
