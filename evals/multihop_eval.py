@@ -7,7 +7,8 @@ graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
 (built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
 asked through ``sgmcp.multihop.multi_hop_search(engine, q, 10, 3)`` (LLM sub-queries off) and scored with
-``evals.suite.hits``: success@1 is a gold location at rank 1 (the suite runner's P@1 for ``multi_hop``).
+``evals.suite.hits``: success@1 is a gold location at rank 1 (the suite runner's P@1 for ``multi_hop``),
+also split by the confidence the answer states (``by_confidence``: high, medium, low).
 ``--baseline`` also asks ``engine.semantic_search(q, 10)``. ``--misses`` prints, for each miss, the top three
 and the trail. ``--heldout NAME`` runs ``multihop-NAME-*.jsonl`` over whichever corpora those files name
 (``fresh``: attrs, BurntSushi/toml, toml-rs; ``fresh2``: Jinja2, postcss, go-jmespath; ``fresh3``: click, commander,
@@ -128,6 +129,7 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
             rank = _rank(results, rec["gold"])
             row: dict[str, Any] = {"id": rec["id"], "corpus": name, "rank": rank, "graph_ms": round(out.graph_ms, 1),
                                    "call_ms": round(call_ms, 1), "stopped": out.stopped,
+                                   "confidence": out.confidence,
                                    "top3": [r.get("symbol") for r in results[:3]]}
             if baseline:
                 t0 = time.perf_counter()
@@ -200,6 +202,11 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
         "graph_ms": {"p50": _pct(graph, 0.5), "p95": _pct(graph, 0.95), "max": max(graph, default=0.0)},
         "call_ms": {"p50": _pct(call, 0.5), "p95": _pct(call, 0.95), "max": max(call, default=0.0)},
         "stopped": {s: sum(r["stopped"] == s for r in records) for s in {r["stopped"] for r in records}},
+        # how often the first result is right at each confidence the answer tells the agent
+        "by_confidence": {c: {"n": len(rs), "success_at_1": round(sum(r["rank"] == 1 for r in rs) / len(rs), 3),
+                              "gold_in_top_2": round(sum(r["rank"] in (1, 2) for r in rs) / len(rs), 3)}
+                          for c in ("high", "medium", "low", "")
+                          if (rs := [r for r in records if r["confidence"] == c])},
         "misses": [r["id"] for r in records if r["rank"] != 1],
         "queries": records,
     }

@@ -145,7 +145,9 @@ def build_server(service: SearchService) -> MCPServer:
     def multi_hop_search(query: Query, k: K = 10, max_hops: Annotated[int, Field(ge=1, le=5)] = 3,
                          rerank: Rerank = None, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> SearchResponse:
         """Questions that need several steps: searches, then follows calls from the best hits
-        (callees and callers) and ranks everything reached against the question."""
+        (callees and callers) and ranks everything reached against the question. The notes give a
+        confidence line (high: trust the first result; low: the first two are nearly tied, read both),
+        then the trail of hops."""
         from .multihop import multi_hop
 
         trail: list[str] = []

@@ -13,7 +13,8 @@ from sgmcp import multihop
 from sgmcp.engine import Engine, QueryError
 from sgmcp.models import Result
 from conftest import FakeMessages
-from sgmcp.multihop import ACTIONS, LLMPlanner, decompose, multi_hop, multi_hop_search, parse_plan
+from sgmcp.multihop import (ACTIONS, LEAD_HIGH, LEAD_LOW, LLMPlanner, MultiHopOutcome, decompose, multi_hop,
+                             multi_hop_search, parse_plan)
 
 ENFORCER = "the log rotation size setting: the function that enforces it"
 
@@ -95,6 +96,16 @@ def test_two_step_question_finds_the_enforcing_function(engine: Engine) -> None:
     assert "max_log_bytes" in names
 
 
+def test_the_answer_says_how_far_the_first_result_leads(engine: Engine) -> None:
+    out = multi_hop_search(engine, ENFORCER, k=5, max_hops=3)
+    assert out.lead == pytest.approx((out.results[0].score - out.results[1].score) / 100)
+    expected = "high" if out.lead >= LEAD_HIGH else "low" if out.lead < LEAD_LOW else "medium"
+    assert out.confidence == expected and out.summary().startswith(f"confidence: {expected} (")
+    tied = MultiHopOutcome(out.results, [], "max_hops", 1.0, 1.0, lead=0.01)
+    assert tied.confidence == "low" and "read both" in tied.summary()
+    assert MultiHopOutcome(out.results[:1], [], "exhausted", 1.0, 1.0).confidence == ""
+
+
 def test_setting_named_in_the_question(engine: Engine) -> None:
     out = multi_hop_search(engine, "the max_log_bytes setting: which function rotates the log when it is exceeded")
     assert out.results[0].symbol == "rotate_log_if_needed"
@@ -143,7 +154,8 @@ def test_multi_hop_wrapper_appends_the_trail(engine: Engine) -> None:
     trail: list[str] = []
     results = multi_hop(engine, ENFORCER, 3, 2, trail)
     assert len(results) <= 3 and all(isinstance(r, Result) for r in results)
-    assert all(isinstance(t, str) for t in trail) and trail[0].startswith("hop 1 search")
+    assert all(isinstance(t, str) for t in trail) and trail[0].startswith("confidence: ")
+    assert trail[1].startswith("hop 1 search")
     with pytest.raises(QueryError):
         multi_hop_search(engine, "   ")
 

@@ -74,6 +74,7 @@ async def test_stdio_tools_answer(indexed_repo: Path) -> None:
 
             res = await s.call_tool("multi_hop_search", {"query": "markdown table rows", "max_hops": 2})
             assert not res.is_error and res.structured_content["results"]
+            assert res.structured_content["notes"][0].startswith("confidence: ")  # how far to trust the first
 
             status = await s.call_tool("index_status", {})
             assert status.structured_content["files"] > 20
