@@ -194,6 +194,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("ron", "0.7.1", "rust", "debian", "librust-ron-dev=0.7.1-1",
            keep=("usr/share/cargo/registry/ron-0.7.1",),
            upstream="ron 0.7.1 (Rusty Object Notation: parser, serde deserializer and pretty serializer), Debian librust-ron-dev 0.7.1-1"),
+    # Corpora of the fresh16 multi-hop set (issue 7)
+    Corpus("tinycss2", "1.3.0", "python", "pypi", "tinycss2", keep=("tinycss2",),
+           upstream="tinycss2 1.3.0 (CSS tokenizer, parser and serializer: component values, rules and declarations, An+B and colors), PyPI sdist"),
+    Corpus("mustache", "4.2.0", "javascript", "npm", "mustache", keep=("mustache.js", "package.json", "README.md"),
+           upstream="mustache 4.2.0 (logic-less templates: scanner, token parser and nester, context lookup, writer and partials), npm package, JavaScript source (UMD mustache.js)"),
+    Corpus("masterminds-semver", "3.2.0", "go", "debian", "golang-github-masterminds-semver-dev=3.2.0-1",
+           keep=("usr/share/gocode/src/github.com/Masterminds/semver",),
+           upstream="github.com/Masterminds/semver 3.2.0 (semantic versions for Go: parsing, comparison, constraints and ranges), Debian golang-github-masterminds-semver-dev 3.2.0-1"),
 )}
 
 
