@@ -202,6 +202,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("masterminds-semver", "3.2.0", "go", "debian", "golang-github-masterminds-semver-dev=3.2.0-1",
            keep=("usr/share/gocode/src/github.com/Masterminds/semver",),
            upstream="github.com/Masterminds/semver 3.2.0 (semantic versions for Go: parsing, comparison, constraints and ranges), Debian golang-github-masterminds-semver-dev 3.2.0-1"),
+    # Corpora of the fresh17 multi-hop set (issue 7)
+    Corpus("cssselect", "1.2.0", "python", "pypi", "cssselect", keep=("cssselect",),
+           upstream="cssselect 1.2.0 (CSS selectors parsed and translated to XPath 1.0, generic and HTML translators), PyPI sdist"),
+    Corpus("htmlparser2", "8.0.2", "javascript", "npm", "htmlparser2", keep=("lib/esm", "package.json", "README.md"),
+           upstream="htmlparser2 8.0.2 (streaming HTML / XML tokenizer state machine and callback parser with implied tag closing), npm package, compiled ES module lib/esm"),
+    Corpus("glob-rs", "0.3.0", "rust", "debian", "librust-glob-dev=0.3.0-1",
+           keep=("usr/share/cargo/registry/glob-0.3.0",),
+           upstream="glob 0.3.0 (Unix shell style glob patterns: pattern compiler, matcher with options, filesystem walker), Debian librust-glob-dev 0.3.0-1"),
 )}
 
 
