@@ -45,7 +45,7 @@ from indexer.model import imported_as
 
 from .engine import Engine
 from .models import Result
-from .ranking import Candidate, drop_overlaps, is_test_code
+from .ranking import Candidate, asks_for_tests, drop_overlaps, is_test_code
 
 # Weights of the similarity mix and of the graph priors (see _Walk.score_all), set by hand on the development,
 # held-out and first fresh multi-hop suites (evals/suites/multihop-{,heldout-,heldout2-,fresh-}*.jsonl); every
@@ -114,7 +114,6 @@ _CALLERS = re.compile(r"\b(who|what|which)\s+(?:\w+\s+){0,3}(calls?|uses?|invoke
 _WANTS_CALLABLE = re.compile(r"\b(function|method|helper|callback|routine|func|fn|handler|implementation)\b|__\w+__|"
                              r"^where (?:does|do|did)\b", re.I)  # "where does that class bind ...": code that acts
 _WANTS_TYPE = re.compile(r"\b(which|what)\s+(?:\w+\s+)?(class|struct|type|interface|trait|enum)\b", re.I)
-_WANTS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock)\b", re.I)
 _CODEISH = re.compile(r"`([^`]+)`|([A-Za-z_$][\w$]*(?:(?:::|\.|->|#)[A-Za-z_$][\w$]*)*)(\(\))?")
 _SPLITTERS = [re.compile(p, re.I) for p in (r"(?<!:):(?!:)\s+", r";\s+", r",?\s+\bthen\b\s+",
                                              r"\s+[-\u2013\u2014]{1,2}\s+")]
@@ -348,7 +347,7 @@ class _Walk:
         self.deadline = deadline
         self.nodes: dict[str, _Node] = {}
         self.steps: list[Hop] = []
-        self.wants_tests = bool(_WANTS_TESTS.search(query))
+        self.wants_tests = asks_for_tests(query)
         self.has_named = False
         self.has_exact = False  # a definition named with its exact spelling
         self.code_named = False  # a definition named as code (not only by a plain word)

@@ -11,7 +11,14 @@ RRF_K = 60
 _TEST_PATH = re.compile(r"(^|/)(tests?|spec|__tests__|testing)(/|$)|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$")
 _DEMOTED_PATH = re.compile(r"(^|/)(examples?|docs?|benchmarks?|fixtures?|generated|gen|build|dist)(/|$)")
 _TEST_MODULES = frozenset({"tests", "test"})
-_MENTIONS_TESTS = re.compile(r"\b(tests?|testing|spec|fixture|mock|pytest|unittest)\b", re.I)
+# Asking for tests, not using the verb: "which test", "unit tests", "tests of X", "test helper"; but "which
+# function tests one character" or "test the file name against the pattern" ask for code (the verb matched
+# 12 of the 681 multi-hop questions, none of which asked for a test).
+_ASKS_FOR_TESTS = re.compile(
+    r"\b(?:(?:which|what|unit|integration|regression)\s+tests?\b|tests?\s+(?:of|for)\b"
+    r"|tests\b(?!\s+(?:the|a|an|one|two|whether|if|that|each|every|its|it)\b)"
+    r"|test\s+(?:cases?|suites?|files?|functions?|modules?|helpers?)\b|specs\b|fixtures?\b|mocks?\b|pytest|unittest)",
+    re.I)
 
 
 @dataclass(slots=True)
@@ -40,6 +47,10 @@ def fuse(lists: dict[str, Sequence[dict[str, Any]]], weights: dict[str, float]) 
     return sorted(merged.values(), key=lambda c: -c.score)
 
 
+def asks_for_tests(text: str) -> bool:
+    return bool(_ASKS_FOR_TESTS.search(text))
+
+
 def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
@@ -55,7 +66,7 @@ def is_test_code(path: str, qualname: str = "") -> bool:
 def apply_code_rules(cands: list[Candidate], query: str) -> list[Candidate]:
     """Prefer definitions over loose module code and text windows, and the project's own code over
     tests, examples and docs unless the query asks for them."""
-    wants_tests = bool(_MENTIONS_TESTS.search(query))
+    wants_tests = asks_for_tests(query)
     for c in cands:
         kind = c.row.get("kind", "")
         path = c.row.get("path", "")

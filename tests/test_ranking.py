@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sgmcp.ranking import Candidate, apply_code_rules, is_test_code
+from sgmcp.ranking import Candidate, apply_code_rules, asks_for_tests, is_test_code
 
 
 @pytest.mark.parametrize(("path", "qualname", "expected"), [
@@ -19,6 +19,20 @@ from sgmcp.ranking import Candidate, apply_code_rules, is_test_code
 ])
 def test_is_test_code(path: str, qualname: str, expected: bool) -> None:
     assert is_test_code(path, qualname) is expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("which test checks diff", True),
+    ("the unit tests of parse", True),
+    ("tests for the parser", True),
+    ("SetURLVars test helper", True),
+    ("where is the fixture for users", True),
+    ("which function tests one character, given the one before it", False),  # the verb asks for code
+    ("which method does the iterator call to test the entry's file name", False),
+    ("rejects a spec with too few fields", False),
+])
+def test_asks_for_tests(text: str, expected: bool) -> None:
+    assert asks_for_tests(text) is expected
 
 
 def _cand(id_: str, qualname: str, score: float) -> Candidate:
