@@ -191,13 +191,13 @@ class Corpus:
     """One set's chunks as arrays, for :func:`gold_rank` (the same ranking as :func:`ranked`, vectorised)."""
 
     def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
-        from sgmcp.ranking import _DEMOTED_PATH, is_test_path
+        from sgmcp.ranking import _DEMOTED_PATH, is_test_code
 
         self.rows = list(rows)
         self.n = len(self.rows)
         self.kind_factor = np.array([0.7 if r.get("kind", "") == "window" else 0.85 if r.get("kind", "") == "module"
                                      else 1.0 for r in self.rows])
-        self.test = np.array([is_test_path(r.get("path", "")) for r in self.rows], dtype=bool)
+        self.test = np.array([is_test_code(r.get("path", ""), r.get("qualname") or "") for r in self.rows], dtype=bool)
         self.demoted = np.array([bool(_DEMOTED_PATH.search(r.get("path", ""))) for r in self.rows], dtype=bool)
         self.offset = {r["id"]: o for o, r in enumerate(self.rows)}
 
@@ -208,7 +208,7 @@ def gold_rank(item: dict[str, Any], setting: dict[str, Any], corpus: Corpus, *, 
     first appearance of a row per list counts, ties in insertion order), ``apply_code_rules`` (the same factors,
     applied in the same order) and ``drop_overlaps`` walked only as far as the gold file, computed with arrays.
     Checked against :func:`ranked` on real queries by the benchmark itself (``fast_path_check`` in the report)."""
-    from sgmcp.ranking import _MENTIONS_TESTS, RRF_K
+    from sgmcp.ranking import RRF_K, asks_for_tests
 
     lists, weights = _all_lists(item, setting, hybrid, hybrid_weights, k)
     used = [(np.asarray(offs, dtype=np.int64), weights.get(name, 1.0)) for name, offs in lists.items()
@@ -224,7 +224,7 @@ def gold_rank(item: dict[str, Any], setting: dict[str, Any], corpus: Corpus, *, 
     cands = cands[np.argsort(pos, kind="stable")]  # insertion order
     cands = cands[np.argsort(-score[cands], kind="stable")]
     final = score[cands] * corpus.kind_factor[cands]
-    penalised = corpus.test[cands] & (not _MENTIONS_TESTS.search(item["query"]))
+    penalised = corpus.test[cands] & (not asks_for_tests(item["query"]))
     final = final * np.where(penalised, 0.6, np.where(corpus.demoted[cands], 0.85, 1.0))
     cands = cands[np.argsort(-final, kind="stable")]
     kept: dict[str, list[tuple[int, int]]] = {}
