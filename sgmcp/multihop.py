@@ -935,16 +935,21 @@ class _Walk:
         if "." not in sym.qualname:
             return False
         owner = sym.qualname.rsplit(".", 1)[0]
-        return any(s.qualname == owner and s.kind in _CALLABLE for s in self.graph.in_file(sym.path))
+        return any(s.qualname == owner and s.kind in _CALLABLE and _encloses(s, sym) for s in self.graph.in_file(sym.path))
 
     def _parent_function(self, sym: Symbol) -> _Node | None:
         if sym.kind not in _CALLABLE or "." not in sym.qualname:
             return None
         owner = sym.qualname.rsplit(".", 1)[0]
+        # (a JavaScript constructor function does not hold the methods assigned to its prototype)
         reached = [self.nodes[s.id] for s in self.graph.in_file(sym.path)
-                   if s.qualname == owner and s.kind in _CALLABLE and s.id in self.nodes]
+                   if s.qualname == owner and s.kind in _CALLABLE and s.id in self.nodes and _encloses(s, sym)]
         # overloads share the name: the implementation (it holds the function), else the nearest
         return max(reached, key=lambda n: (n.sym.end_line - n.sym.start_line, -n.dist), default=None)
+
+
+def _encloses(outer: Symbol, inner: Symbol) -> bool:
+    return outer.start_line <= inner.start_line and inner.end_line <= outer.end_line
 
 
 def _adj(node: "_Node", why: str, delta: float) -> float:

@@ -719,3 +719,15 @@ func (l *lexer) lexRvalue() stateFn {
     # a lexer's state functions run through the value their predecessor returns; an assigned function is called
     assert ("lexRvalue", "l", "lexer.lexKey@3") in calls
     assert ("Unquote", "strconv", "lexer.lexRvalue@7") in calls
+
+
+def test_a_javascript_prototype_method_belongs_to_its_constructor():
+    source = b"""function Writer () { this.cache = {}; }
+Writer.prototype.parse = function parse (template) { return this.clear(template); };
+Writer.prototype.clear = (t) => t;
+mustache.parse = function parse (template) { return defaultWriter.parse(template); };
+"""
+    parsed = parse_source("mustache.js", source, language_for("mustache.js"))
+    assert [(d.qualname, d.kind, d.container) for d in parsed.definitions] == [
+        ("Writer", "function", ""), ("Writer.parse", "method", "Writer"), ("Writer.clear", "method", "Writer"),
+        ("parse", "function", "")]  # the module's own `parse` is not Writer's

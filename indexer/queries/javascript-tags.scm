@@ -17,7 +17,18 @@
   name: (identifier) @name
   value: (class)) @definition.class
 
-; exports.f = function () {...}, Foo.prototype.bar = () => ...
+; Foo.prototype.bar = function () {...}: a method of Foo (before the pattern below: the first match of a node
+; names it)
+(assignment_expression
+  left: (member_expression
+    object: (member_expression
+      object: (identifier) @container
+      property: (property_identifier) @_prototype)
+    property: (property_identifier) @name)
+  right: [(arrow_function) (function_expression) (generator_function)]
+  (#eq? @_prototype "prototype")) @definition.method
+
+; exports.f = function () {...}, obj.bar = () => ...
 (assignment_expression
   left: (member_expression property: (property_identifier) @name)
   right: [(arrow_function) (function_expression) (generator_function)]
