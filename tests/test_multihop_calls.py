@@ -178,6 +178,17 @@ mod tests {
     fn diff_starts_at_n() { assert_eq!(diff(3).next, 3); }
 }
 ''',
+    # A JavaScript constructor function and the methods assigned to its prototype (outside its body)
+    "web/writer.js": '''
+function Writer () {
+  function reset () { return {} }
+  this.cache = reset()
+}
+
+Writer.prototype.renderTokens = function renderTokens (tokens) {
+  return tokens.join('')
+}
+''',
     # An overload written over as many lines as the implementation's body
     "lib/core.ts": '''
 export class Ajv {
@@ -283,6 +294,15 @@ def test_rust_unit_tests_beside_the_code_are_not_walked(engine: Engine) -> None:
     assert not _walk(engine).usable(test_fn)
     assert _walk(engine, "which test checks diff").usable(test_fn)  # unless tests are asked for
     assert "tests.diff_starts_at_n" not in [s.qualname for s in _walk(engine).callers(_sym(engine, "diff", ".rs"))]
+
+
+def test_a_prototype_method_is_not_nested_in_its_constructor(engine: Engine) -> None:
+    walk = _walk(engine)
+    for s in engine.graph.in_file("web/writer.js"):
+        walk.add(s, 1, "callee")
+    method, inner = _sym(engine, "Writer.renderTokens", ".js"), _sym(engine, "Writer.reset", ".js")
+    assert method.kind == "method" and walk._parent_function(method) is None
+    assert walk._parent_function(inner).sym.qualname == "Writer"  # a function inside the body still is
 
 
 def test_an_overloaded_start_is_its_implementation(engine: Engine) -> None:
