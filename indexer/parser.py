@@ -39,8 +39,8 @@ MAX_DEFINITION_DEPTH = 32
 @cache
 def parser_tag() -> str:
     """A digest of what turns a file into rows: the language table, every tags query, this module, the
-    records' helpers and the chunker. A file indexed under another tag is parsed again (``indexer.pipeline``), so an existing
-    index picks up a changed query; its vectors are reused wherever a chunk's text stays the same."""
+    records' helpers and the chunker. A file indexed under another tag is parsed again (``indexer.pipeline``),
+    so an existing index picks up a changed query; its vectors are reused wherever a chunk's text stays the same."""
     here = Path(__file__).parent
     digest = hashlib.blake2b(digest_size=4)
     for path in [here / "languages.toml", here / "parser.py", here / "model.py", here / "chunking.py",

@@ -165,7 +165,11 @@ class MultiHopOutcome:
     # The best reached definitions with how they were scored (qualname, path, score, dist, via, parts, adj):
     # for tuning and for a client that wants to see why; not part of the MCP answer.
     ranked: list[dict[str, Any]] = field(default_factory=list)
-    lead: float | None = None  # the first result's score minus the second's (None: fewer than two)
+
+    @property
+    def lead(self) -> float | None:
+        """The first result's score minus the second's (None: fewer than two); ``Result.score`` is x100."""
+        return (self.results[0].score - self.results[1].score) / 100 if len(self.results) > 1 else None
 
     @property
     def confidence(self) -> str:
@@ -931,25 +935,24 @@ class _Walk:
             self._fan_in[sym.id] = count
         return self._fan_in[sym.id]
 
-    def _nested_in_function(self, sym: Symbol) -> bool:
+    def _enclosing_functions(self, sym: Symbol) -> list[Symbol]:
+        """The functions whose body holds ``sym`` as a nested definition (several for overloads; a JavaScript
+        constructor function does not hold the methods assigned to its prototype)."""
         if "." not in sym.qualname:
-            return False
+            return []
         owner = sym.qualname.rsplit(".", 1)[0]
-        return any(s.qualname == owner and s.kind in _CALLABLE and _encloses(s, sym) for s in self.graph.in_file(sym.path))
+        return [s for s in self.graph.in_file(sym.path) if s.qualname == owner and s.kind in _CALLABLE
+                and s.start_line <= sym.start_line and sym.end_line <= s.end_line]
+
+    def _nested_in_function(self, sym: Symbol) -> bool:
+        return bool(self._enclosing_functions(sym))
 
     def _parent_function(self, sym: Symbol) -> _Node | None:
-        if sym.kind not in _CALLABLE or "." not in sym.qualname:
+        if sym.kind not in _CALLABLE:
             return None
-        owner = sym.qualname.rsplit(".", 1)[0]
-        # (a JavaScript constructor function does not hold the methods assigned to its prototype)
-        reached = [self.nodes[s.id] for s in self.graph.in_file(sym.path)
-                   if s.qualname == owner and s.kind in _CALLABLE and s.id in self.nodes and _encloses(s, sym)]
+        reached = [self.nodes[s.id] for s in self._enclosing_functions(sym) if s.id in self.nodes]
         # overloads share the name: the implementation (it holds the function), else the nearest
         return max(reached, key=lambda n: (n.sym.end_line - n.sym.start_line, -n.dist), default=None)
-
-
-def _encloses(outer: Symbol, inner: Symbol) -> bool:
-    return outer.start_line <= inner.start_line and inner.end_line <= outer.end_line
 
 
 def _adj(node: "_Node", why: str, delta: float) -> float:
@@ -1182,9 +1185,7 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
     results = _results(engine, ranked, k, query, qvec.get("full"))
     explained = [{"qualname": n.sym.qualname, "path": n.sym.path, "score": round(n.score, 3), "dist": n.dist,
                   "via": n.via, "parts": n.parts, "adj": dict(n.adj)} for n in ranked[:30]]
-    lead = (results[0].score - results[1].score) / 100 if len(results) > 1 else None  # Result.score is x100
-    return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms, explained,
-                           lead)
+    return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms, explained)
 
 
 def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool, bool]]:

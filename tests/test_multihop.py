@@ -101,7 +101,8 @@ def test_the_answer_says_how_far_the_first_result_leads(engine: Engine) -> None:
     assert out.lead == pytest.approx((out.results[0].score - out.results[1].score) / 100)
     expected = "high" if out.lead >= LEAD_HIGH else "low" if out.lead < LEAD_LOW else "medium"
     assert out.confidence == expected and out.summary().startswith(f"confidence: {expected} (")
-    tied = MultiHopOutcome(out.results, [], "max_hops", 1.0, 1.0, lead=0.01)
+    second = out.results[1].model_copy(update={"score": out.results[0].score - 1.0})  # a lead of 0.01
+    tied = MultiHopOutcome([out.results[0], second], [], "max_hops", 1.0, 1.0)
     assert tied.confidence == "low" and "read both" in tied.summary()
     assert MultiHopOutcome(out.results[:1], [], "exhausted", 1.0, 1.0).confidence == ""
 
