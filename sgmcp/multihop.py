@@ -259,6 +259,14 @@ _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 def _mask_code(text: str) -> str:
     """``text`` with what sits inside quotes or brackets blanked out (same length). A quote right after a
     letter is an apostrophe (``it's``); a quote or bracket that never closes masks nothing."""
+    closing: dict[int, int] = {}  # opening bracket -> its closing one (each kind matched on its own)
+    open_at: dict[str, list[int]] = {ch: [] for ch in _CLOSERS}
+    openers = {v: k for k, v in _CLOSERS.items()}
+    for j, ch in enumerate(text):
+        if ch in open_at:
+            open_at[ch].append(j)
+        elif ch in openers and open_at[openers[ch]]:
+            closing[open_at[openers[ch]].pop()] = j
     out, i = list(text), 0
     while i < len(text):
         ch = text[i]
@@ -266,12 +274,7 @@ def _mask_code(text: str) -> str:
         if ch in "'\"`" and not (i and text[i - 1].isalnum()):
             end = text.find(ch, i + 1)
         elif ch in _CLOSERS:
-            depth = 0
-            for j in range(i, len(text)):
-                depth += (text[j] == ch) - (text[j] == _CLOSERS[ch])
-                if depth == 0:
-                    end = j
-                    break
+            end = closing.get(i, -1)
         if end > i:
             out[i + 1:end] = "_" * (end - i - 1)
             i = end
