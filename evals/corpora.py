@@ -210,6 +210,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("glob-rs", "0.3.0", "rust", "debian", "librust-glob-dev=0.3.0-1",
            keep=("usr/share/cargo/registry/glob-0.3.0",),
            upstream="glob 0.3.0 (Unix shell style glob patterns: pattern compiler, matcher with options, filesystem walker), Debian librust-glob-dev 0.3.0-1"),
+    # Corpora of the fresh18 multi-hop set (issue 7)
+    Corpus("pathspec", "0.12.1", "python", "pypi", "pathspec", keep=("pathspec",),
+           upstream="pathspec 0.12.1 (gitignore-style path pattern matching: pattern compiler, spec matching, tree walking), PyPI sdist"),
+    Corpus("yargs-parser", "21.1.1", "javascript", "npm", "yargs-parser", keep=("build/lib", "package.json", "README.md"),
+           upstream="yargs-parser 21.1.1 (argv parser: flags, aliases, dot-notation, arrays, counts, coercion and configuration), npm package, compiled ES module build/lib"),
+    Corpus("hashicorp-go-version", "1.3.0", "go", "debian", "golang-github-hashicorp-go-version-dev=1.3.0-1",
+           keep=("usr/share/gocode/src/github.com/hashicorp/go-version",),
+           upstream="github.com/hashicorp/go-version 1.3.0 (version parsing, comparison and constraints for Go), Debian golang-github-hashicorp-go-version-dev 1.3.0-1"),
 )}
 
 
