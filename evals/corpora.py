@@ -218,6 +218,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("hashicorp-go-version", "1.3.0", "go", "debian", "golang-github-hashicorp-go-version-dev=1.3.0-1",
            keep=("usr/share/gocode/src/github.com/hashicorp/go-version",),
            upstream="github.com/hashicorp/go-version 1.3.0 (version parsing, comparison and constraints for Go), Debian golang-github-hashicorp-go-version-dev 1.3.0-1"),
+    # Corpora of the fresh19 multi-hop set (issue 7)
+    Corpus("mako", "1.3.5", "python", "pypi", "Mako", keep=("mako",),
+           upstream="Mako 1.3.5 (templates compiled to Python: lexer, parse tree, code generator, runtime context and template lookup), PyPI sdist"),
+    Corpus("diff", "5.2.0", "javascript", "npm", "diff", keep=("lib/index.es6.js", "package.json", "README.md"),
+           upstream="diff 5.2.0 (jsdiff: Myers diff of characters, words, lines, JSON and arrays; unified patches created, parsed, applied, merged and reversed), npm package, ES module build lib/index.es6.js"),
+    Corpus("quick-xml", "0.26.0", "rust", "debian", "librust-quick-xml-dev=0.26.0-3",
+           keep=("usr/share/cargo/registry/quick-xml-0.26.0",),
+           upstream="quick-xml 0.26.0 (streaming XML pull reader and writer, escaping, attributes, namespaces and serde support), Debian librust-quick-xml-dev 0.26.0-3"),
 )}
 
 
