@@ -226,6 +226,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("quick-xml", "0.26.0", "rust", "debian", "librust-quick-xml-dev=0.26.0-3",
            keep=("usr/share/cargo/registry/quick-xml-0.26.0",),
            upstream="quick-xml 0.26.0 (streaming XML pull reader and writer, escaping, attributes, namespaces and serde support), Debian librust-quick-xml-dev 0.26.0-3"),
+    # Corpora of the fresh21 multi-hop set (issue 7)
+    Corpus("docopt", "0.6.2", "python", "pypi", "docopt", keep=("docopt.py",),
+           upstream="docopt 0.6.2 (command-line interfaces from their usage text: usage/option parsing into a pattern tree, argv tokenizing and matching), PyPI sdist"),
+    Corpus("qs", "6.13.0", "javascript", "npm", "qs", keep=("lib", "package.json", "README.md"),
+           upstream="qs 6.13.0 (query strings parsed into nested objects and stringified back: brackets, dots, arrays, charsets and encoders), npm package, CommonJS lib"),
+    Corpus("fastjson", "1.6.3", "go", "debian", "golang-github-valyala-fastjson-dev=1.6.3-4",
+           keep=("usr/share/gocode/src/github.com/valyala/fastjson",),
+           upstream="github.com/valyala/fastjson 1.6.3 (fast JSON parser, validator, value arena, scanner and float parsing for Go), Debian golang-github-valyala-fastjson-dev 1.6.3-4"),
 )}
 
 
