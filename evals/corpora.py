@@ -226,6 +226,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("quick-xml", "0.26.0", "rust", "debian", "librust-quick-xml-dev=0.26.0-3",
            keep=("usr/share/cargo/registry/quick-xml-0.26.0",),
            upstream="quick-xml 0.26.0 (streaming XML pull reader and writer, escaping, attributes, namespaces and serde support), Debian librust-quick-xml-dev 0.26.0-3"),
+    # Corpora of the fresh20 multi-hop set (issue 7)
+    Corpus("configobj", "5.0.9", "python", "pypi", "configobj", keep=("src/configobj", "README.md"),
+           upstream="configobj 5.0.9 (INI-style config files read into nested sections, interpolation, writing, and validation against a configspec with validate.py checks), PyPI sdist"),
+    Corpus("path-to-regexp", "6.3.0", "javascript", "npm", "path-to-regexp", keep=("dist/index.js", "package.json", "Readme.md"),
+           upstream="path-to-regexp 6.3.0 (Express-style route paths: lexer, token parser, path compiler, regexp builder and matcher), npm package, compiled CommonJS dist/index.js"),
+    Corpus("semver-parser", "0.10.0", "rust", "debian", "librust-semver-parser-dev=0.10.0-1",
+           keep=("usr/share/cargo/registry/semver-parser-0.10.0",),
+           upstream="semver-parser 0.10.0 (semantic version and npm-style range parsing: lexer, parser, versions, comparators and range sets), Debian librust-semver-parser-dev 0.10.0-1"),
     # Corpora of the fresh21 multi-hop set (issue 7)
     Corpus("docopt", "0.6.2", "python", "pypi", "docopt", keep=("docopt.py",),
            upstream="docopt 0.6.2 (command-line interfaces from their usage text: usage/option parsing into a pattern tree, argv tokenizing and matching), PyPI sdist"),
