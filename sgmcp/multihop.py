@@ -43,6 +43,7 @@ from indexer.graph import Symbol
 from indexer.identifiers import split_identifier
 from indexer.model import imported_as
 
+from . import hop_ranker
 from .engine import Engine
 from .models import Result
 from .ranking import Candidate, asks_for_tests, drop_overlaps, is_test_code
@@ -79,12 +80,10 @@ MAX_NODES = 400  # reached definitions, all hops together
 MAX_CLAUSES = 6  # clauses of the target embedded on their own
 MAX_FAN_IN = 6  # callers are followed only from definitions called from at most this many places
 MAX_PER_NAME = 6  # definitions one call may resolve to before it counts as ambiguous
-CONFIDENT_MARGIN = 0.1  # the best score ahead of the second by this much stops the walk
-# How far the first answer leads the second, told to the agent. Over the 681 questions of the multi-hop sets
-# (eighth round, `evals.multihop_eval`'s by_confidence) the first answer was right 0.81 of the time with a lead
-# of 0.08 or more (338 questions), 0.60 in between (164) and 0.37 below 0.03 (179; the answer one of the first
-# two 0.60 of the time); on two unseen sets' first runs 0.66 (high) and 0.35 (low).
-LEAD_HIGH, LEAD_LOW = 0.08, 0.03
+CONFIDENT_MARGIN = 0.1  # the best score ahead of the second by this much stops the walk (hand scores)
+# The confidence told to the agent, from the learned ranker's probability for its first answer (calibration
+# in evals/reports/multihop.md, from `python -m evals.multihop_fit`).
+P_HIGH, P_LOW = 0.75, 0.45
 ACTIONS = ("search", "subquery", "follow_callees", "follow_callers", "follow_members", "follow_refs",
            "follow_imports", "llm_subquery", "stop")
 
@@ -162,30 +161,28 @@ class MultiHopOutcome:
     stopped: str  # confident | max_hops | budget | exhausted
     elapsed_ms: float
     graph_ms: float
-    # The best reached definitions with how they were scored (qualname, path, score, dist, via, parts, adj):
-    # for tuning and for a client that wants to see why; not part of the MCP answer.
+    # The best reached definitions with how they were scored (qualname, path, lines, score, probability, dist,
+    # via, parts, adj, and the ranker's features for the first RERANK_N): for fitting the ranker and for a
+    # client that wants to see why; not part of the MCP answer.
     ranked: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def lead(self) -> float | None:
-        """The first result's score minus the second's (None: fewer than two); ``Result.score`` is x100."""
-        return (self.results[0].score - self.results[1].score) / 100 if len(self.results) > 1 else None
+    probability: float | None = None  # the learned ranker's estimate that the first result is the answer
 
     @property
     def confidence(self) -> str:
-        """high | medium | low, from ``lead`` (see ``LEAD_HIGH``); "" with fewer than two results."""
-        if self.lead is None:
+        """high | medium | low, from ``probability`` (see ``P_HIGH``); "" without one."""
+        if self.probability is None:
             return ""
-        return "high" if self.lead >= LEAD_HIGH else "low" if self.lead < LEAD_LOW else "medium"
+        return "high" if self.probability >= P_HIGH else "low" if self.probability < P_LOW else "medium"
 
     def summary(self) -> str:
         """One line for the agent: how far to trust the first result."""
         if not self.confidence:
-            return "confidence: only one candidate reached"
+            return "confidence: only one candidate reached" if len(self.results) < 2 else "confidence: not estimated"
         advice = {"high": "the first result is very likely the answer",
                   "medium": "check the first result against the question",
-                  "low": "the first two results are nearly tied: read both"}[self.confidence]
-        return f"confidence: {self.confidence} (the first result leads the second by {self.lead:.3f}); {advice}"
+                  "low": "the first result is uncertain: read the first two or three"}[self.confidence]
+        return f"confidence: {self.confidence} (estimated {self.probability:.2f} that the first result is the " \
+               f"answer); {advice}"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -329,6 +326,7 @@ class _Node:
     search_rank: int | None = None  # rank in the target sub-query search
     expanded: bool = False
     score: float = 0.0
+    probability: float | None = None  # the learned ranker's estimate that this is the answer
     adj: dict = field(default_factory=dict)  # prior adjustments by reason (for the trail and for tuning)
     parts: tuple = ()  # (target cosine, question cosine, target overlap, question overlap, similarity)
 
@@ -1099,7 +1097,9 @@ def multi_hop(engine: Engine, query: str, k: int, max_hops: int, trail: list[str
 
 
 def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3, *, budget_ms: float | None = None,
-                     llm: bool | None = None, planner: "LLMPlanner | None" = None) -> MultiHopOutcome:
+                     llm: bool | None = None, planner: "LLMPlanner | None" = None,
+                     learned: bool = True) -> MultiHopOutcome:
+    """Answer a multi-hop question; ``learned=False`` keeps the hand order of the walk (to fit the ranker)."""
     started = time.perf_counter()
     if not isinstance(query, str) or not query.strip():
         from .engine import QueryError
@@ -1185,10 +1185,27 @@ def multi_hop_search(engine: Engine, query: str, k: int = 10, max_hops: int = 3,
         walk.steps.append(Hop(last, "stop", {"max_hops": f"{max_hops} hops done",
                                              "budget": f"time budget spent ({graph_ms:.0f} ms)",
                                              "exhausted": "nothing left to follow"}[stopped]))
+    head = ranked[:hop_ranker.RERANK_N]
+    x = hop_ranker.features(walk, head)
+    # Fitted on answers scored with vectors: an index without them keeps the hand order, unestimated.
+    if learned and walk.qvec and len(head) > 1:
+        probabilities = hop_ranker.load().probabilities(x)
+        for node, p in zip(head, probabilities):
+            node.probability = float(p)
+        for node in ranked[len(head):]:
+            node.probability = 0.0
+        order = sorted(range(len(head)), key=lambda i: -probabilities[i])
+        ranked = [head[i] for i in order] + ranked[len(head):]
+        x = x[order]
     results = _results(engine, ranked, k, query, qvec.get("full"))
-    explained = [{"qualname": n.sym.qualname, "path": n.sym.path, "score": round(n.score, 3), "dist": n.dist,
-                  "via": n.via, "parts": n.parts, "adj": dict(n.adj)} for n in ranked[:30]]
-    return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms, explained)
+    explained = [{"qualname": n.sym.qualname, "path": n.sym.path, "start_line": n.sym.start_line,
+                  "end_line": n.sym.end_line, "score": round(n.score, 3), "probability": n.probability,
+                  "dist": n.dist, "via": n.via, "parts": n.parts, "adj": dict(n.adj)} for n in ranked[:30]]
+    for row, features in zip(explained, x.tolist()):
+        row["features"] = features
+    first = ranked[0].probability if ranked and len(ranked) > 1 else None
+    return MultiHopOutcome(results, walk.steps, stopped, (time.perf_counter() - started) * 1000, graph_ms, explained,
+                           first)
 
 
 def _named_definitions(walk: _Walk, plan: Plan) -> list[tuple[Symbol, bool, bool]]:
@@ -1253,7 +1270,8 @@ def _results(engine: Engine, ranked: list[_Node], k: int, query: str, vector: np
     for n in top:
         row = first.get(n.sym.id)
         if row is not None:
-            cands.append(Candidate(row, max(n.score, 0.0) + 1e-6, {"multi_hop": len(cands)}))
+            score = n.probability if n.probability is not None else max(n.score, 0.0)
+            cands.append(Candidate(row, score + 1e-6, {"multi_hop": len(cands)}))
     out = drop_overlaps(cands, k)
     if len(out) < k:  # too little reached: fill with a plain search of the whole question
         have = {c.row["id"] for c in out}

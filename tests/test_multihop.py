@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from sgmcp import multihop
+from sgmcp import hop_ranker, multihop
 from sgmcp.engine import Engine, QueryError
 from sgmcp.models import Result
 from conftest import FakeMessages
-from sgmcp.multihop import (ACTIONS, LEAD_HIGH, LEAD_LOW, LLMPlanner, MultiHopOutcome, decompose, multi_hop,
+from sgmcp.multihop import (ACTIONS, P_HIGH, P_LOW, LLMPlanner, MultiHopOutcome, decompose, multi_hop,
                              multi_hop_search, parse_plan)
 
 ENFORCER = "the log rotation size setting: the function that enforces it"
@@ -96,15 +96,52 @@ def test_two_step_question_finds_the_enforcing_function(engine: Engine) -> None:
     assert "max_log_bytes" in names
 
 
-def test_the_answer_says_how_far_the_first_result_leads(engine: Engine) -> None:
+def test_without_vectors_the_hand_order_stands_unestimated(engine: Engine) -> None:
+    """The ranker was fitted on answers scored with vectors: a structural index keeps the walk's order."""
     out = multi_hop_search(engine, ENFORCER, k=5, max_hops=3)
-    assert out.lead == pytest.approx((out.results[0].score - out.results[1].score) / 100)
-    expected = "high" if out.lead >= LEAD_HIGH else "low" if out.lead < LEAD_LOW else "medium"
-    assert out.confidence == expected and out.summary().startswith(f"confidence: {expected} (")
-    second = out.results[1].model_copy(update={"score": out.results[0].score - 1.0})  # a lead of 0.01
-    tied = MultiHopOutcome([out.results[0], second], [], "max_hops", 1.0, 1.0)
-    assert tied.confidence == "low" and "read both" in tied.summary()
-    assert MultiHopOutcome(out.results[:1], [], "exhausted", 1.0, 1.0).confidence == ""
+    assert out.probability is None and out.confidence == "" and out.summary() == "confidence: not estimated"
+    assert [r["score"] for r in out.ranked] == sorted((r["score"] for r in out.ranked), reverse=True)
+    assert all(len(r["features"]) == len(hop_ranker.FEATURES) for r in out.ranked[:hop_ranker.RERANK_N])
+    unsure = MultiHopOutcome(out.results, [], "max_hops", 1.0, 1.0, probability=0.2)
+    assert unsure.confidence == "low" and "read the first two or three" in unsure.summary()
+    sure = MultiHopOutcome(out.results, [], "max_hops", 1.0, 1.0, probability=P_HIGH)
+    assert sure.confidence == "high" and sure.summary().startswith("confidence: high (estimated 0.75")
+    assert MultiHopOutcome(out.results[:1], [], "exhausted", 1.0, 1.0).summary() == \
+        "confidence: only one candidate reached"
+
+
+@pytest.fixture(scope="module")
+def encoded_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    """The sample repository indexed with the shipped encoder (vectors, as the ranker was fitted with)."""
+    import shutil
+
+    from conftest import SAMPLE_REPO
+    from indexer.encoder import load_encoder
+    from indexer.pipeline import index_repository
+
+    base = tmp_path_factory.mktemp("encoded")
+    shutil.copytree(SAMPLE_REPO, base / "repo", ignore=shutil.ignore_patterns(".sgmcp"))
+    index_repository(base / "repo", str(base / "ix"), encoder=load_encoder())
+    e = Engine(base / "repo", str(base / "ix"))
+    assert e.has_vectors
+    return e
+
+
+@pytest.mark.integration
+def test_the_learned_ranker_orders_the_answer_and_states_its_probability(encoded_engine: Engine) -> None:
+    out = multi_hop_search(encoded_engine, ENFORCER, k=5, max_hops=3)
+    assert out.results[0].symbol == "rotate_log_if_needed"
+    head = [r for r in out.ranked if "features" in r]
+    assert len(head) == min(hop_ranker.RERANK_N, len(out.ranked)) > 1
+    # The results follow the probabilities (shown x100), which sum to one over the re-ranked candidates.
+    assert [r["probability"] for r in head] == sorted((r["probability"] for r in head), reverse=True)
+    assert sum(r["probability"] for r in head) == pytest.approx(1.0)
+    assert out.probability == head[0]["probability"] and out.results[0].score == pytest.approx(out.probability * 100, abs=1e-3)
+    expected = "high" if out.probability >= P_HIGH else "low" if out.probability < P_LOW else "medium"
+    assert out.confidence == expected and out.summary().startswith(f"confidence: {expected} (estimated ")
+    hand = multi_hop_search(encoded_engine, ENFORCER, k=5, max_hops=3, learned=False)
+    assert hand.probability is None and {r["qualname"] for r in hand.ranked[:len(head)]} == \
+        {r["qualname"] for r in head}  # the same candidates, re-ranked
 
 
 def test_setting_named_in_the_question(engine: Engine) -> None:
@@ -291,46 +328,3 @@ def test_llm_symbols_must_exist(engine: Engine, fake: FakeMessages) -> None:
 ])
 def test_parse_plan_is_strict(text: str, expected) -> None:
     assert parse_plan(text) == expected
-
-
-# ---- the ranker experiment's copy of the scoring (evals/train_multihop_ranker.py) ------------------
-
-
-RESCORED = [ENFORCER, "NoteStore.save: which function finally rotates the activity log",
-            "which function finally renders the markdown table that the publish command writes",
-            "NoteStore._record: which function rotates the log once it outgrows max_log_bytes",
-            "NoteStore.save: which NoteStore method appends a line to the activity log"]
-
-
-@pytest.mark.parametrize("question", RESCORED)
-def test_ranker_trainer_rescores_a_walk_as_score_all_does(engine: Engine, question: str) -> None:
-    """The trainer's features, hand-set weights and copy of the two passes give score_all's order: what
-    it learns and scores is the tool's ranking, and the copy has not drifted from the code."""
-    from evals import train_multihop_ranker as trainer
-
-    out = multi_hop_search(engine, question, llm=False)
-    q = trainer.question_record(engine, question, [{"path": out.results[0].path, "symbol": out.results[0].symbol}])
-    names = trainer.vocabulary([q])
-    [(X, labels)] = trainer.matrices([q], names)
-    scores = dict(zip(q["ids"], X @ trainer.hand_weights(names, vectors=q["vectors"])))
-    trainer.pass_down(scores, q["forward"], q["nested"])
-    order = sorted(scores, key=lambda i: -scores[i])
-    assert order[: len(q["hand_order"])] == q["hand_order"]
-    assert labels[q["ids"].index(order[0])] and q["tool_rank"] == 1
-
-
-def test_ranker_trainer_loss_gradient() -> None:
-    import numpy as np
-
-    from evals import train_multihop_ranker as trainer
-
-    rng = np.random.default_rng(0)
-    data = [(rng.normal(size=(6, 4)), np.array([0, 1, 0, 0, 1, 0], dtype=bool)) for _ in range(3)]
-    w0, w, free = rng.normal(size=4), rng.normal(size=4), np.array([True, True, False, True])
-    loss, grad = trainer.loss_and_grad(w, data, 3.0, w0, 0.1, free)
-    for j in np.nonzero(free)[0]:
-        e = np.zeros(4)
-        e[j] = 1e-6
-        numeric = (trainer.loss_and_grad(w + e, data, 3.0, w0, 0.1, free)[0] - loss) / 1e-6
-        assert abs(numeric - grad[j]) < 1e-4
-    assert grad[2] == 0.0
