@@ -242,6 +242,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("fastjson", "1.6.3", "go", "debian", "golang-github-valyala-fastjson-dev=1.6.3-4",
            keep=("usr/share/gocode/src/github.com/valyala/fastjson",),
            upstream="github.com/valyala/fastjson 1.6.3 (fast JSON parser, validator, value arena, scanner and float parsing for Go), Debian golang-github-valyala-fastjson-dev 1.6.3-4"),
+    # Corpora of the fresh23 multi-hop set (issue 7)
+    Corpus("tomli", "2.0.1", "python", "pypi", "tomli", keep=("src/tomli",),
+           upstream="tomli 2.0.1 (TOML 1.0 parser: key/value and table parsing, strings, arrays, inline tables, dates and numbers into Python objects), PyPI sdist"),
+    Corpus("json5", "2.2.3", "javascript", "npm", "json5", keep=("lib", "package.json", "README.md"),
+           upstream="json5 2.2.3 (JSON5 lexer state machine, parser with reviver, and stringify with quoting, indentation and replacers), npm package, CommonJS lib"),
+    Corpus("roxmltree", "0.16.0", "rust", "debian", "librust-roxmltree-dev=0.16.0-1",
+           keep=("usr/share/cargo/registry/roxmltree-0.16.0",),
+           upstream="roxmltree 0.16.0 (read-only XML tree: document building from xmlparser tokens, entities, namespaces, attribute normalization, node navigation), Debian librust-roxmltree-dev 0.16.0-1"),
 )}
 
 
