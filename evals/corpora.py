@@ -242,6 +242,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("fastjson", "1.6.3", "go", "debian", "golang-github-valyala-fastjson-dev=1.6.3-4",
            keep=("usr/share/gocode/src/github.com/valyala/fastjson",),
            upstream="github.com/valyala/fastjson 1.6.3 (fast JSON parser, validator, value arena, scanner and float parsing for Go), Debian golang-github-valyala-fastjson-dev 1.6.3-4"),
+    # Corpora of the fresh22 multi-hop set (issue 7)
+    Corpus("jmespath", "1.0.1", "python", "pypi", "jmespath", keep=("jmespath",),
+           upstream="jmespath 1.0.1 (JMESPath JSON query language for Python: lexer, Pratt parser with cache, AST tree interpreter and built-in functions), PyPI sdist"),
+    Corpus("nunjucks", "3.2.4", "javascript", "npm", "nunjucks", keep=("src", "index.js", "package.json", "README.md"),
+           upstream="nunjucks 3.2.4 (Jinja-like templates for JavaScript: lexer, parser, transformer, compiler to JS, runtime, environment, loaders and filters), npm package, CommonJS src"),
+    Corpus("gobwas-httphead", "0.1.0", "go", "debian", "golang-github-gobwas-httphead-dev=0.1.0-2",
+           keep=("usr/share/gocode/src/github.com/gobwas/httphead",),
+           upstream="github.com/gobwas/httphead 0.1.0 (HTTP header value lexing without allocations: tokens, quoted strings, options lists, cookies, request/response lines, writer), Debian golang-github-gobwas-httphead-dev 0.1.0-2"),
     # Corpora of the fresh23 multi-hop set (issue 7)
     Corpus("tomli", "2.0.1", "python", "pypi", "tomli", keep=("src/tomli",),
            upstream="tomli 2.0.1 (TOML 1.0 parser: key/value and table parsing, strings, arrays, inline tables, dates and numbers into Python objects), PyPI sdist"),

@@ -20,7 +20,8 @@ gobwas/glob; ``fresh9``: PyYAML, luxon, hashicorp/hcl; ``fresh10``: packaging, j
 ``fresh15``: voluptuous, ejs, ron; ``fresh16``: tinycss2, mustache, Masterminds/semver;
 ``fresh17``: cssselect, htmlparser2, glob; ``fresh18``: pathspec, yargs-parser, hashicorp/go-version;
 ``fresh19``: Mako, diff (jsdiff), quick-xml; ``fresh20``: configobj, path-to-regexp, semver-parser;
-``fresh21``: docopt, qs, valyala/fastjson; ``fresh23``: tomli, json5, roxmltree).
+``fresh21``: docopt, qs, valyala/fastjson; ``fresh22``: jmespath, nunjucks, gobwas/httphead;
+``fresh23``: tomli, json5, roxmltree).
 ``--check-chains``
 asks no question: it checks that every link of each record's ``chain`` (``qualname@file-suffix``) is an edge the
 walker follows (a callee, member, caller or reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links
