@@ -12,7 +12,7 @@ L2, full-batch gradient descent from the hand score: deterministic) is fitted:
   which sets the confidence the agent is told);
 * then on all the sets: ``--write`` ships those weights as ``sgmcp/hop_ranker.json``.
 
-``--cache`` keeps the collected candidates (a refit with other settings does not ask again). The indexes
+``--cache`` keeps the collected candidates by set (a refit asks only the sets it does not hold yet). The indexes
 are those of ``evals.multihop_eval`` (``evals/data/mh/ad-<corpus>-<version>``).
 """
 
@@ -118,7 +118,7 @@ def loso(rows: list[dict[str, Any]], l2: float = L2, iters: int = ITERS) -> dict
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", required=True, help="comma-separated: dev, heldout, heldout2, fresh, fresh2, ...")
-    ap.add_argument("--cache", default=None, help="collected candidates: read if present, else written")
+    ap.add_argument("--cache", default=None, help="collected candidates: sets not in it are collected and added")
     ap.add_argument("--jobs", type=int, default=2, help="sets collected in parallel")
     ap.add_argument("--l2", type=float, default=L2)
     ap.add_argument("--iters", type=int, default=ITERS)
@@ -127,13 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     cache = Path(args.cache) if args.cache else None
-    if cache is not None and cache.exists():
-        rows = [r for r in json.loads(cache.read_text()) if r["set"] in sets]
-    else:
+    cached = json.loads(cache.read_text()) if cache is not None and cache.exists() else []
+    missing = [s for s in sets if s not in {r["set"] for r in cached}]
+    if missing:
         with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            rows = [r for part in pool.map(collect_set, sets) for r in part]
+            cached += [r for part in pool.map(collect_set, missing) for r in part]
         if cache is not None:
-            cache.write_text(json.dumps(rows))
+            cache.write_text(json.dumps(cached))
+    rows = [r for r in cached if r["set"] in sets]
     report = loso(rows, args.l2, args.iters)
     print(f"leave one set out, {report['n']} questions: rank 1 hand {report['hand']}, learned {report['learned']}")
     for name, v in report["by_set"].items():

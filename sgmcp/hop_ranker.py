@@ -43,7 +43,7 @@ FEATURES: tuple[str, ...] = (
     + tuple(f"adj:{r}" for r in ADJ_REASONS) + tuple(f"flag:{r}" for r in ADJ_FLAGS)
     + tuple(f"via:{v}" for v in VIAS)
     + ("dist", "unreached", "log_fan_in", "log_callees", "log_lines", "method", "callable", "documented",
-       "connected", "called_in_walk", "callee_of_first", "caller_of_first", "first", "second", "third")
+       "connected", "called_in_walk", "callee_of_first", "caller_of_first", "name_words")
 )
 
 
@@ -78,7 +78,7 @@ def features(walk: _Walk, nodes: list[_Node]) -> np.ndarray:
             float(any(c.id in connected for c in walk.callers(sym))),
             float(others and sym.id in first_callees),
             float(others and any(c.id == first.id for c in walk.callees(sym))),
-            float(rank == 0), float(rank == 1), float(rank == 2),
+            walk.sim(sym),
         ]
         rows.append(row)
     return np.array(rows, dtype=float)
