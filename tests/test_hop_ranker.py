@@ -58,11 +58,11 @@ def _questions(rng: np.random.Generator, n: int, signal: int) -> list[tuple[np.n
 def test_the_fit_learns_what_picks_the_gold_over_the_hand_score() -> None:
     rng = np.random.default_rng(1)
     signal = FEATURES.index("target_cos_gap")
-    ranker = HopRanker(**multihop_fit.fit(_questions(rng, 60, signal), iters=300), meta={})
+    ranker = HopRanker(**multihop_fit.fit(_questions(rng, 200, signal)), meta={})
     test = _questions(rng, 100, signal)
     right = sum(bool(y[int(np.argmax(ranker.probabilities(x)))]) for x, y in test)
     hand = sum(bool(y[int(np.argmax(x[:, FEATURES.index("score")]))]) for x, y in test)
-    assert right >= 70 and hand < 25  # chance: 1 in 8
+    assert right >= 70 and hand < 25  # chance: 1 in 8 (seeds 0-3: 83-92)
 
 
 def test_leave_one_set_out_reports_each_set_and_the_calibration() -> None:
