@@ -57,7 +57,8 @@ def collect_set(name: str, index_root: str = "evals/data/mh", prefix: str = "ad-
             ranked = multi_hop_search(engine, rec["query"], 10, 3, llm=False, learned=False).ranked[:RERANK_N]
             gold = [any(hits({"path": r["path"], "symbol": r["qualname"], "start_line": r["start_line"],
                               "end_line": r["end_line"]}, g) for g in rec["gold"]) for r in ranked]
-            out.append({"id": rec["id"], "set": name, "features": [r["features"] for r in ranked], "gold": gold})
+            out.append({"id": rec["id"], "set": name, "features": [r["features"] for r in ranked], "gold": gold,
+                        "candidates": [r["qualname"] for r in ranked]})
     return out
 
 

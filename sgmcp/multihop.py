@@ -18,7 +18,10 @@ that enforces it", "Schema.load: which method finally runs the post_load hooks")
    the node itself as the starting point. Stop early when one candidate is clearly ahead, when the hops
    run out, or when the time budget (graph work and scoring; the query vectors come from one batched
    encoder call) is spent.
-5. With ``ANTHROPIC_API_KEY`` set (and ``SGMCP_MULTIHOP_LLM`` not ``0``) the model may also write up to
+5. **Re-rank** the first candidates with the learned model of :mod:`sgmcp.hop_ranker` (indexes with vectors):
+   the order of the answer, and the probability that its first result is right (the confidence told to the
+   agent).
+6. With ``ANTHROPIC_API_KEY`` set (and ``SGMCP_MULTIHOP_LLM`` not ``0``) the model may also write up to
    two sub-queries and name symbols to follow, once, when the heuristics are not yet confident. Its
    answer is parsed strictly (a JSON object; symbols must exist in the graph); any error, timeout or
    malformed answer is noted in the trail and the heuristic answer stands.

@@ -146,8 +146,8 @@ def build_server(service: SearchService) -> MCPServer:
                          rerank: Rerank = None, max_tokens: MaxTokens = DEFAULT_MAX_TOKENS) -> SearchResponse:
         """Questions that need several steps: searches, then follows calls from the best hits
         (callees and callers) and ranks everything reached against the question. The notes give a
-        confidence line (high: trust the first result; low: the first two are nearly tied, read both),
-        then the trail of hops."""
+        confidence line (the estimated probability that the first result is the answer; high: trust it,
+        low: read the first two or three), then the trail of hops."""
         from .multihop import multi_hop
 
         trail: list[str] = []
