@@ -258,6 +258,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("roxmltree", "0.16.0", "rust", "debian", "librust-roxmltree-dev=0.16.0-1",
            keep=("usr/share/cargo/registry/roxmltree-0.16.0",),
            upstream="roxmltree 0.16.0 (read-only XML tree: document building from xmlparser tokens, entities, namespaces, attribute normalization, node navigation), Debian librust-roxmltree-dev 0.16.0-1"),
+    # Corpora of the fresh24 multi-hop set (issue 7)
+    Corpus("schema", "0.7.7", "python", "pypi", "schema", keep=("schema.py",),
+           upstream="schema 0.7.7 (data validation from plain Python structures: Schema, And/Or/Regex/Use/Optional/Hook, JSON Schema export), PyPI sdist"),
+    Corpus("nearley", "2.20.1", "javascript", "npm", "nearley", keep=("lib", "package.json", "README.md"),
+           upstream="nearley 2.20.1 (Earley parser toolkit: chart parser with states and columns, grammar compiler, code generators, lint, unparser and random generator), npm package, CommonJS lib"),
+    Corpus("blang-semver", "4.0.0", "go", "debian", "golang-github-blang-semver-dev=4.0.0-1",
+           keep=("usr/share/gocode/src/github.com/blang/semver/v4",),
+           upstream="github.com/blang/semver 4.0.0 (semantic versions for Go: parsing, comparison, increments, ranges with AND/OR and wildcards, JSON and SQL), Debian golang-github-blang-semver-dev 4.0.0-1"),
 )}
 
 
