@@ -266,6 +266,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("blang-semver", "4.0.0", "go", "debian", "golang-github-blang-semver-dev=4.0.0-1",
            keep=("usr/share/gocode/src/github.com/blang/semver/v4",),
            upstream="github.com/blang/semver 4.0.0 (semantic versions for Go: parsing, comparison, increments, ranges with AND/OR and wildcards, JSON and SQL), Debian golang-github-blang-semver-dev 4.0.0-1"),
+    # Corpora of the fresh25 multi-hop set (issue 7)
+    Corpus("tabulate", "0.9.0", "python", "pypi", "tabulate", keep=("tabulate",),
+           upstream="tabulate 0.9.0 (pretty-printed tables: tabular data normalized, column types guessed, numbers and text aligned and padded, rows and lines drawn in many formats, wrapping), PyPI sdist"),
+    Corpus("csv-parse", "5.5.6", "javascript", "npm", "csv-parse", keep=("lib", "package.json", "README.md"),
+           upstream="csv-parse 5.5.6 (CSV parser: byte-level state machine over a resizable buffer, quotes, escapes, delimiters, record and column options, casting, stream and sync APIs), npm package, ES module lib"),
+    Corpus("unicode-bidi", "0.3.8", "rust", "debian", "librust-unicode-bidi-dev=0.3.8-2",
+           keep=("usr/share/cargo/registry/unicode-bidi-0.3.8",),
+           upstream="unicode-bidi 0.3.8 (Unicode Bidirectional Algorithm UAX #9: paragraph and class analysis, explicit embedding levels, isolating run sequences, weak and neutral resolution, line reordering), Debian librust-unicode-bidi-dev 0.3.8-2"),
 )}
 
 
