@@ -274,6 +274,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("unicode-bidi", "0.3.8", "rust", "debian", "librust-unicode-bidi-dev=0.3.8-2",
            keep=("usr/share/cargo/registry/unicode-bidi-0.3.8",),
            upstream="unicode-bidi 0.3.8 (Unicode Bidirectional Algorithm UAX #9: paragraph and class analysis, explicit embedding levels, isolating run sequences, weak and neutral resolution, line reordering), Debian librust-unicode-bidi-dev 0.3.8-2"),
+    # Corpora of the fresh26 multi-hop set (issue 7)
+    Corpus("isodate", "0.7.2", "python", "pypi", "isodate", keep=("src/isodate",),
+           upstream="isodate 0.7.2 (ISO 8601 dates, times, datetimes, durations and time zones parsed from strings and formatted back with strftime-like ISO patterns), PyPI sdist"),
+    Corpus("cron-parser", "4.9.0", "javascript", "npm", "cron-parser", keep=("lib", "package.json", "README.md"),
+           upstream="cron-parser 4.9.0 (cron expressions parsed into fields with ranges, steps, nth weekdays and last-day marks; schedule iteration forwards and backwards over time zones; crontab files; field compaction and stringify), npm package, CommonJS lib"),
+    Corpus("uniseg", "0.4.2", "go", "debian", "golang-github-rivo-uniseg-dev=0.4.2-1",
+           keep=("usr/share/gocode/src/github.com/rivo/uniseg",),
+           upstream="github.com/rivo/uniseg 0.4.2 (Unicode text segmentation for Go: grapheme clusters, words, sentences and line breaks as state machines over property tables, and monospace string width), Debian golang-github-rivo-uniseg-dev 0.4.2-1"),
 )}
 
 
