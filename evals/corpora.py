@@ -282,6 +282,15 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("uniseg", "0.4.2", "go", "debian", "golang-github-rivo-uniseg-dev=0.4.2-1",
            keep=("usr/share/gocode/src/github.com/rivo/uniseg",),
            upstream="github.com/rivo/uniseg 0.4.2 (Unicode text segmentation for Go: grapheme clusters, words, sentences and line breaks as state machines over property tables, and monospace string width), Debian golang-github-rivo-uniseg-dev 0.4.2-1"),
+    # Corpora of the fresh27 multi-hop set (issue 7)
+    Corpus("inflect", "7.5.0", "python", "pypi", "inflect", keep=("inflect",),
+           upstream="inflect 7.5.0 (English inflection: plurals and singulars of nouns, verbs and adjectives, a/an articles, ordinals, numbers to words, word lists), PyPI sdist"),
+    Corpus("fast-json-patch", "3.1.1", "javascript", "npm", "fast-json-patch",
+           keep=("commonjs/core.js", "commonjs/duplex.js", "commonjs/helpers.js", "package.json", "README.md"),
+           upstream="fast-json-patch 3.1.1 (RFC 6902 JSON Patch: applying and validating operations, JSON pointers, observing objects and diffing them into patches), npm package, the CommonJS build's three modules (no .d.ts)"),
+    Corpus("pest", "2.5.2", "rust", "debian", "librust-pest-dev=2.5.2-1",
+           keep=("usr/share/cargo/registry/pest-2.5.2",),
+           upstream="pest 2.5.2 (PEG parser runtime: parser state with sequences, repetitions, lookahead and stack, token pairs and spans, positions, error formatting, Pratt and precedence climbing), Debian librust-pest-dev 2.5.2-1"),
 )}
 
 
