@@ -291,6 +291,16 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("pest", "2.5.2", "rust", "debian", "librust-pest-dev=2.5.2-1",
            keep=("usr/share/cargo/registry/pest-2.5.2",),
            upstream="pest 2.5.2 (PEG parser runtime: parser state with sequences, repetitions, lookahead and stack, token pairs and spans, positions, error formatting, Pratt and precedence climbing), Debian librust-pest-dev 2.5.2-1"),
+    # Corpora of the fresh28 multi-hop set (issue 7)
+    Corpus("bleach", "6.1.0", "python", "pypi", "bleach",
+           keep=("bleach/__init__.py", "bleach/callbacks.py", "bleach/css_sanitizer.py", "bleach/html5lib_shim.py",
+                 "bleach/linkifier.py", "bleach/parse_shim.py", "bleach/sanitizer.py"),
+           upstream="bleach 6.1.0 (allow-list HTML sanitizer and linkifier over html5lib: token filtering, attribute and URI checks, entity handling, URL and email linkifying with callbacks), PyPI sdist without the vendored html5lib"),
+    Corpus("jsonc-parser", "3.3.1", "javascript", "npm", "jsonc-parser", keep=("lib/esm/main.js", "lib/esm/impl", "package.json", "README.md"),
+           upstream="jsonc-parser 3.3.1 (JSON with comments: scanner, visitor parser, node tree and paths, formatter and edits), npm package, ES module build lib/esm (main.js and impl/, no .d.ts)"),
+    Corpus("go-humanize", "1.0.0", "go", "debian", "golang-github-dustin-go-humanize-dev=1.0.0-3",
+           keep=("usr/share/gocode/src/github.com/dustin/go-humanize",),
+           upstream="github.com/dustin/go-humanize 1.0.0 (human-friendly numbers, byte sizes, SI units, relative times, ordinals and commas for Go), Debian golang-github-dustin-go-humanize-dev 1.0.0-3"),
 )}
 
 
