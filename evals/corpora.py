@@ -301,6 +301,14 @@ CORPORA: dict[str, Corpus] = {c.name: c for c in (
     Corpus("go-humanize", "1.0.0", "go", "debian", "golang-github-dustin-go-humanize-dev=1.0.0-3",
            keep=("usr/share/gocode/src/github.com/dustin/go-humanize",),
            upstream="github.com/dustin/go-humanize 1.0.0 (human-friendly numbers, byte sizes, SI units, relative times, ordinals and commas for Go), Debian golang-github-dustin-go-humanize-dev 1.0.0-3"),
+    # Corpora of the fresh29 multi-hop set (issue 7)
+    Corpus("mistletoe", "1.4.0", "python", "pypi", "mistletoe", keep=("mistletoe",),
+           upstream="mistletoe 1.4.0 (CommonMark Markdown parser: block and span tokens read from lines, link reference definitions, emphasis delimiters, HTML, LaTeX, Markdown and AST renderers), PyPI sdist"),
+    Corpus("picomatch", "4.0.2", "javascript", "npm", "picomatch", keep=("lib", "index.js", "posix.js", "package.json", "README.md"),
+           upstream="picomatch 4.0.2 (glob matcher: glob patterns scanned and parsed into regular expressions, braces, extglobs, POSIX classes, fast paths, matcher functions), npm package, CommonJS lib"),
+    Corpus("base64", "0.13.0", "rust", "debian", "librust-base64-dev=0.13.0-1",
+           keep=("usr/share/cargo/registry/base64-0.13.0",),
+           upstream="base64 0.13.0 (Base64 encoding and decoding with configurable alphabets and padding: chunked fast paths, slices, buffers, Display, Read and Write wrappers), Debian librust-base64-dev 0.13.0-1"),
 )}
 
 

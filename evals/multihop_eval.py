@@ -2,7 +2,7 @@
 graph-work and whole-call latency, and the per-query ranks, for ``evals/reports/multihop.md``.
 
     python -m evals.multihop_eval --index-root evals/data/mh --prefix ad- [--baseline]
-        [--heldout [heldout|heldout2|fresh|fresh2|...|fresh28]] [--json FILE] [--misses] [--check-chains]
+        [--heldout [heldout|heldout2|fresh|fresh2|...|fresh29]] [--json FILE] [--misses] [--check-chains]
 
 Each corpus is opened once as ``Engine(evals/data/corpora/NAME-VERSION, INDEX_ROOT/PREFIX+NAME-VERSION)``
 (built beforehand with ``sgmcp index ... --index-dir``; the runner never builds an index). Every question is
@@ -23,7 +23,8 @@ gobwas/glob; ``fresh9``: PyYAML, luxon, hashicorp/hcl; ``fresh10``: packaging, j
 ``fresh21``: docopt, qs, valyala/fastjson; ``fresh22``: jmespath, nunjucks, gobwas/httphead;
 ``fresh23``: tomli, json5, roxmltree; ``fresh24``: schema, nearley, blang/semver;
 ``fresh25``: tabulate, csv-parse, unicode-bidi; ``fresh26``: isodate, cron-parser, uniseg;
-``fresh27``: inflect, fast-json-patch, pest; ``fresh28``: bleach, jsonc-parser, dustin/go-humanize).
+``fresh27``: inflect, fast-json-patch, pest; ``fresh28``: bleach, jsonc-parser, dustin/go-humanize;
+``fresh29``: mistletoe, picomatch, base64).
 ``--check-chains``
 asks no question: it checks that every link of each record's ``chain`` (``qualname@file-suffix``) is an edge the
 walker follows (a callee, member, caller or reference of ``sgmcp.multihop._Walk``) and exits 1 listing the links
@@ -229,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="encoder the index was built with (default: the shipped one)")
     ap.add_argument("--heldout", nargs="?", const="heldout", default="",
                     help="a held-out set instead: multihop-heldout-*.jsonl, or --heldout heldout2 / fresh / fresh2"
-                    " ... fresh28")
+                    " ... fresh29")
     ap.add_argument("--check-chains", action="store_true", help="check the chains' links are walker edges, ask nothing")
     ap.add_argument("--baseline", action="store_true", help="also semantic_search")
     ap.add_argument("--misses", action="store_true", help="print each miss with its trail")
