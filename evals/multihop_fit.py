@@ -129,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     cache = Path(args.cache) if args.cache else None
     cached = json.loads(cache.read_text()) if cache is not None and cache.exists() else []
+    from sgmcp.hop_ranker import FEATURES
+
+    if any(len(f) != len(FEATURES) for r in cached for f in r["features"]):
+        ap.error(f"{cache} was collected with other features than this version's {len(FEATURES)}: use a new cache")
     missing = [s for s in sets if s not in {r["set"] for r in cached}]
     if missing:
         with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -76,3 +76,12 @@ def test_leave_one_set_out_reports_each_set_and_the_calibration() -> None:
     assert report["by_set"]["c"]["n"] == 21
     assert report["learned"] >= 30 and report["hand"] <= 15  # chance: 1 in 8
     assert sum(b["n"] for b in report["calibration"]) == 60
+
+
+def test_a_cache_collected_with_other_features_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    cache = tmp_path / "cache.json"
+    cache.write_text(json.dumps([{"id": "a/1", "set": "a", "features": [[0.0] * (len(FEATURES) + 1)],
+                                  "gold": [True]}]))
+    with pytest.raises(SystemExit) as exit_info:
+        multihop_fit.main(["--sets", "a", "--cache", str(cache)])
+    assert exit_info.value.code == 2 and "other features" in capsys.readouterr().err
