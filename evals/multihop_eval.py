@@ -136,7 +136,7 @@ def run(index_root: Path, prefix: str, heldout: str, baseline: bool, misses: boo
             rank = _rank(results, rec["gold"])
             row: dict[str, Any] = {"id": rec["id"], "corpus": name, "rank": rank, "graph_ms": round(out.graph_ms, 1),
                                    "call_ms": round(call_ms, 1), "stopped": out.stopped,
-                                   "confidence": out.confidence,
+                                   "confidence": out.confidence, "probability": out.probability,
                                    "top3": [r.get("symbol") for r in results[:3]]}
             if baseline:
                 t0 = time.perf_counter()
