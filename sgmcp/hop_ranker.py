@@ -67,20 +67,20 @@ def features(walk: _Walk, nodes: list[_Node]) -> np.ndarray:
     connected = {i for i, n in walk.nodes.items() if n.connected}
     rows = []
     for rank, n in enumerate(nodes):
-        sym = n.sym
+        sym, callees = n.sym, walk.callees(n.sym)
         row: list[float] = [n.score, n.score - best_score, *parts[rank], *(parts[rank] - best_parts)]
-        row += [float(n.adj.get(r, 0.0)) if not isinstance(n.adj.get(r), bool) else 0.0 for r in ADJ_REASONS]
+        row += [float(n.adj.get(r, 0.0)) for r in ADJ_REASONS]
         row += [float(r in n.adj) for r in ADJ_FLAGS]
         row += [float(n.via == v) for v in VIAS]
         others = rank > 0
         row += [
             float(min(n.dist, 5) if n.dist != UNREACHED else 6), float(n.dist == UNREACHED),
-            math.log1p(walk.fan_in(sym)), math.log1p(len(walk.callees(sym))),
+            math.log1p(walk.fan_in(sym)), math.log1p(len(callees)),
             math.log(sym.end_line - sym.start_line + 2), float(sym.kind == "method"),
             float(sym.kind in _CALLABLE), float(bool(sym.doc)), float(n.connected),
             float(any(c.id in connected for c in walk.callers(sym))),
             float(others and sym.id in first_callees),
-            float(others and any(c.id == first.id for c in walk.callees(sym))),
+            float(others and any(c.id == first.id for c in callees)),
         ]
         rows.append(row)
     return np.array(rows, dtype=float)
